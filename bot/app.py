@@ -1,0 +1,175 @@
+"""The application factory: one place that wires settings, database, bot, dispatcher, sender and queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import DisabledEventIsolation
+from aiogram.types import LinkPreviewOptions
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import menus
+from bot.config import Settings
+from bot.db import create_engine, create_session_factory
+from bot.fsm_storage import SqlStorage
+from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.middlewares import DbSessionMiddleware, ErrorReporterMiddleware, RoleGateMiddleware, UserMiddleware
+from bot.sender import RateLimiter, Sender
+from handlers import build_routers
+from scheduler.jobs import registry
+from scheduler.queue import JobQueue
+from scheduler.runner import Scheduler
+from services import users as users_service
+from services.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    """What job handlers and handlers need besides the update itself."""
+
+    settings: Settings
+    bot: Bot
+    i18n: I18n
+    sender: Sender
+    clock: Clock
+    session_factory: async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dp: Dispatcher
+    i18n: I18n
+    clock: Clock
+    sender: Sender
+    queue: JobQueue
+    scheduler: Scheduler
+    _closers: list = field(default_factory=list)
+
+    async def startup(self, *, start_scheduler: bool = True) -> None:
+        """Configured admins exist, menus are set, and work that fell due while we were down runs."""
+        async with self.session_factory() as session, session.begin():
+            await users_service.ensure_admins(session, self.settings.admin_ids, self.clock.now())
+        await self._set_menus()
+        if start_scheduler:
+            self.scheduler.start()
+
+    async def _set_menus(self) -> None:
+        try:
+            await menus.set_defaults(self.bot, self.i18n, self.settings.default_language)
+            async with self.session_factory() as session:
+                staff = await users_service.staff(session)
+            for user in staff:
+                await menus.set_for_user(self.bot, self.i18n, user, self.settings.default_language)
+        except Exception:
+            # Menus are a convenience; a failure here must not keep the bot from starting.
+            log.exception("could not set command menus")
+
+    async def shutdown(self) -> None:
+        await self.scheduler.stop()
+        for close in reversed(self._closers):
+            await close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+    async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 30) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.startup()
+        try:
+            await self.dp.start_polling(
+                self.bot,
+                handle_as_tasks=handle_as_tasks,
+                polling_timeout=polling_timeout,
+                allowed_updates=self.dp.resolve_used_update_types(),
+                handle_signals=False,
+                close_bot_session=False,
+            )
+        finally:
+            await self.shutdown()
+
+
+def _storage(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        key_builder = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        storage = RedisStorage.from_url(settings.redis_url, key_builder=key_builder)
+        return storage, RedisEventIsolation(storage.redis, key_builder=key_builder)
+    return SqlStorage(session_factory, clock=clock), DisabledEventIsolation()
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> App:
+    clock = clock or SystemClock()
+    engine = engine or create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    i18n = create_i18n(settings.default_language)
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    bot = Bot(
+        settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
+        ),
+    )
+    sender = Sender(bot, session_factory, clock, RateLimiter(settings.send_rate))
+    deps = Deps(
+        settings=settings, bot=bot, i18n=i18n, sender=sender, clock=clock, session_factory=session_factory
+    )
+    queue = JobQueue(
+        session_factory,
+        clock,
+        registry,
+        deps=deps,
+        batch_size=settings.queue_batch_size,
+        lease=timedelta(seconds=settings.queue_lease_seconds),
+    )
+    scheduler = Scheduler(queue, session_factory, clock, settings)
+
+    storage, isolation = _storage(settings, session_factory, clock)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, clock=clock, deps=deps)
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(UserMiddleware(clock, settings.admin_ids))
+    dp.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dp.update.outer_middleware(ErrorReporterMiddleware())
+    gate = RoleGateMiddleware()
+    for observer in (dp.message, dp.edited_message, dp.callback_query, dp.inline_query, dp.my_chat_member):
+        observer.middleware(gate)
+    dp.include_routers(*build_routers())
+
+    app = App(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        bot=bot,
+        dp=dp,
+        i18n=i18n,
+        clock=clock,
+        sender=sender,
+        queue=queue,
+        scheduler=scheduler,
+    )
+    app._closers.append(storage.close)
+    app._closers.append(isolation.close)
+    return app
+
+
+async def wait_forever() -> None:
+    await asyncio.Event().wait()

@@ -1,0 +1,160 @@
+"""Settings, read once at start from the environment and `.env`.
+
+A missing or invalid setting stops the program with one line that names it (exit code 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("ru", "en")
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str = ""
+    database_url: str = "sqlite+aiosqlite:///data/crm.sqlite3"
+    telegram_api_url: str = TELEGRAM_API_DEFAULT
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    default_language: str = "ru"
+    default_timezone: str = "Europe/Moscow"
+    default_region: str = "RU"
+    redis_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    send_rate: float = Field(default=25, gt=0, le=30)
+    log_level: str = "INFO"
+    # Queue tuning; rarely changed, documented in .env.example.
+    queue_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    queue_batch_size: int = Field(default=50, ge=1, le=1000)
+    queue_lease_seconds: int = Field(default=120, ge=10, le=3600)
+    digest_hour: int = Field(default=9, ge=0, le=23)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return tuple(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric Telegram user ids") from None
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name such as Europe/Moscow") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("is not a two-letter region code such as RU")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().rstrip("/")
+            if not value:
+                return None
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @field_validator("redis_url", "webhook_secret")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET: is required when WEBHOOK_URL is set")
+        if self.webhook_secret and not all(c.isalnum() or c in "_-" for c in self.webhook_secret):
+            raise ValueError("WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed")
+        if self.webhook_secret and not 1 <= len(self.webhook_secret) <= 256:
+            raise ValueError("WEBHOOK_SECRET: must be 1-256 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """One line naming the setting and what is wrong with it."""
+
+
+def describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = [str(p) for p in first.get("loc", ()) if p != "__root__"]
+    msg = first.get("msg", "is invalid").removeprefix("Value error, ")
+    if loc:
+        return f"{loc[0].upper()}: {msg}"
+    return msg
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise SettingsError(describe(e)) from None
+
+
+def load_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as e:
+        print(f"Configuration error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

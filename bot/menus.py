@@ -1,0 +1,54 @@
+"""Command menus (setMyCommands) per role and per language."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+
+from models.users import Role, User
+from services.users import SUPPORTED_LANGUAGES, resolve_language
+
+log = logging.getLogger(__name__)
+
+COMMON = [
+    ("start", __("Main menu")),
+    ("help", __("What this bot can do")),
+    ("language", __("Change the language")),
+]
+STAFF = [
+    ("cancel", __("Leave the current dialog")),
+]
+ADMIN = [
+    ("invite", __("Invite a manager")),
+    ("team", __("Managers and admins")),
+]
+
+
+def commands_for(role: Role) -> list[tuple[str, object]]:
+    if role == Role.admin:
+        return COMMON + STAFF + ADMIN
+    if role == Role.manager:
+        return COMMON + STAFF
+    return COMMON
+
+
+def render(i18n: I18n, role: Role, locale: str) -> list[BotCommand]:
+    with i18n.use_locale(locale):
+        return [BotCommand(command=name, description=str(desc)) for name, desc in commands_for(role)]
+
+
+async def set_defaults(bot: Bot, i18n: I18n, default_locale: str) -> None:
+    """Customer menus for every language, and for clients in other languages the default one."""
+    for locale in SUPPORTED_LANGUAGES:
+        await bot.set_my_commands(render(i18n, Role.customer, locale), BotCommandScopeDefault(), locale)
+    await bot.set_my_commands(render(i18n, Role.customer, default_locale), BotCommandScopeDefault())
+
+
+async def set_for_user(bot: Bot, i18n: I18n, user: User, default_locale: str) -> None:
+    """A per-chat menu that follows the user's role and chosen language."""
+    locale = resolve_language(user, user.tg_language, default_locale)
+    await bot.set_my_commands(render(i18n, user.effective_role, locale), BotCommandScopeChat(chat_id=user.id))

@@ -1,0 +1,161 @@
+"""The one way proactive messages leave the bot.
+
+Paces to SEND_RATE overall and about one message per second per chat, honours 429 retry_after,
+marks a user blocked on 403 and a chat unreachable on "chat not found" (and stops sending to
+them), and splits text over 4096 characters at line boundaries. Direct replies to a person's
+own message don't come here; reminders, surveys, campaigns and notices do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.text import split_message
+from models.users import User
+from scheduler.queue import PermanentError
+from services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PER_CHAT_INTERVAL = 1.0
+MAX_RETRY_AFTER_WAITS = 5
+
+
+class Delivery(enum.StrEnum):
+    sent = "sent"
+    blocked = "blocked"  # the person blocked the bot (403)
+    unreachable = "unreachable"  # chat not found / deactivated account
+
+
+class RateLimiter:
+    """Slots for the whole bot (SEND_RATE per second) and per chat (one per PER_CHAT_INTERVAL)."""
+
+    def __init__(
+        self,
+        rate: float,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate
+        self.per_chat_interval = per_chat_interval
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._next_global = 0.0
+        self._next_chat: dict[int, float] = {}
+
+    def _reserve(self, chat_id: int) -> float:
+        now = self.monotonic()
+        at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
+        self._next_global = at + self.interval
+        self._next_chat[chat_id] = at + self.per_chat_interval
+        if len(self._next_chat) > 10_000:
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        return at - now
+
+    async def wait(self, chat_id: int) -> None:
+        # Reservation is synchronous (no await between read and write), so no lock is needed.
+        delay = self._reserve(chat_id)
+        if delay > 0:
+            await self.sleep(delay)
+
+    def hold_chat(self, chat_id: int, seconds: float) -> None:
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), self.monotonic() + seconds)
+
+    def hold_all(self, seconds: float) -> None:
+        self._next_global = max(self._next_global, self.monotonic() + seconds)
+
+
+class Sender:
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        limiter: RateLimiter,
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.clock = clock
+        self.limiter = limiter
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        *,
+        check_reachable: bool = True,
+    ) -> Delivery:
+        """Send HTML `text` (user data in it already escaped with bot.text.h) to a chat.
+
+        Returns how it went. Raises on transient failures (network, 5xx, too many 429s) so the
+        job queue retries, and PermanentError for a request Telegram will never accept.
+        """
+        if check_reachable and not await self._reachable(chat_id):
+            return Delivery.blocked
+        chunks = split_message(text)
+        for i, chunk in enumerate(chunks):
+            markup = reply_markup if i == len(chunks) - 1 else None
+            result = await self._send_chunk(chat_id, chunk, markup)
+            if result is not Delivery.sent:
+                return result
+        return Delivery.sent
+
+    async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Delivery:
+        for _ in range(MAX_RETRY_AFTER_WAITS + 1):
+            await self.limiter.wait(chat_id)
+            try:
+                await self.bot.send_message(
+                    chat_id,
+                    text,
+                    reply_markup=markup,
+                    parse_mode="HTML",
+                    link_preview_options={"is_disabled": True},
+                )
+                return Delivery.sent
+            except TelegramRetryAfter as e:
+                log.warning("429 for chat %s: retry after %s s", chat_id, e.retry_after)
+                self.limiter.hold_chat(chat_id, e.retry_after)
+                continue
+            except TelegramForbiddenError as e:
+                blocked = "blocked" in e.message.lower()
+                await self._mark(chat_id, blocked=blocked)
+                return Delivery.blocked if blocked else Delivery.unreachable
+            except TelegramBadRequest as e:
+                if "chat not found" in e.message.lower():
+                    await self._mark(chat_id, blocked=False)
+                    return Delivery.unreachable
+                raise PermanentError(f"Telegram rejected the message: {e.message}") from e
+            except (TelegramNetworkError, TelegramServerError):
+                raise
+        raise RuntimeError(f"still rate limited after {MAX_RETRY_AFTER_WAITS} waits")
+
+    async def _reachable(self, chat_id: int) -> bool:
+        async with self.session_factory() as session:
+            user = await session.get(User, chat_id)
+            return user is None or user.reachable
+
+    async def _mark(self, chat_id: int, *, blocked: bool) -> None:
+        now: datetime = self.clock.now()
+        values = {"blocked_at": now} if blocked else {"unreachable_at": now}
+        async with self.session_factory() as session, session.begin():
+            await session.execute(update(User).where(User.id == chat_id).values(**values))
+        log.info("chat %s marked %s", chat_id, "blocked" if blocked else "unreachable")

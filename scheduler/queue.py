@@ -1,0 +1,297 @@
+"""The durable job queue.
+
+Scheduled work is a row in `jobs` (kind, payload, due time in UTC, status, attempts, lease, unique
+idempotency key). A worker claims due rows in one statement (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so several instances never take the same row), runs the handler
+registered for the row's kind in the row's own transaction, and marks it done or retries it with
+backoff. A lease left behind by a crashed process expires and the row is claimed again; rows that
+fell due while the bot was down are simply due, and run once at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.jobs import Job, JobStatus
+from services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(minutes=2)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+MAX_CONCURRENCY = 8
+
+
+class Retry(Exception):
+    """A handler asks to run again later (e.g. outside quiet hours) without counting a failure."""
+
+    def __init__(self, delay: timedelta, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay}")
+        self.delay = delay
+
+
+class PermanentError(Exception):
+    """The job can never succeed (bad payload, a request Telegram rejects): fail it without retrying."""
+
+
+@dataclass(slots=True)
+class JobContext:
+    job: Job
+    session: AsyncSession
+    now: datetime
+    deps: Any = None  # the application's dependencies (sender, i18n, settings)
+
+    @property
+    def late(self) -> bool:
+        """Due long before it ran: the bot was down or the queue was behind."""
+        return self.now - self.job.due_at > LATE_AFTER
+
+
+JobHandler = Callable[[JobContext], Awaitable[str | None]]
+
+
+@dataclass
+class JobRegistry:
+    handlers: dict[str, JobHandler] = field(default_factory=dict)
+
+    def register(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        def decorator(fn: JobHandler) -> JobHandler:
+            if kind in self.handlers:
+                raise ValueError(f"job kind {kind!r} registered twice")
+            self.handlers[kind] = fn
+            return fn
+
+        return decorator
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    *,
+    key: str | None = None,
+    max_attempts: int = 8,
+) -> bool:
+    """Add a job in the caller's transaction. With `key`, a second enqueue of the same key is a no-op.
+
+    Returns True when a row was inserted.
+    """
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "due_at": due_at,
+        "status": JobStatus.pending,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "idempotency_key": key,
+    }
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Job).values(**values)
+    if key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+    result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def cancel(session: AsyncSession, key: str) -> bool:
+    result = await session.execute(
+        update(Job)
+        .where(Job.idempotency_key == key, Job.status == JobStatus.pending)
+        .values(status=JobStatus.cancelled)
+    )
+    return bool(result.rowcount)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+class JobQueue:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        registry: JobRegistry,
+        *,
+        deps: Any = None,
+        batch_size: int = 50,
+        lease: timedelta = timedelta(seconds=120),
+        worker_id: str | None = None,
+        concurrency: int = MAX_CONCURRENCY,
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.registry = registry
+        self.deps = deps
+        self.batch_size = batch_size
+        self.lease = lease
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.concurrency = concurrency
+        self._tick_lock = asyncio.Lock()
+
+    async def claim(self) -> list[int]:
+        """Take up to batch_size due rows (and rows whose lease expired) for this worker."""
+        now = self.clock.now()
+        async with self.session_factory() as session, session.begin():
+            due = (
+                select(Job.id)
+                .where(
+                    or_(
+                        and_(Job.status == JobStatus.pending, Job.due_at <= now),
+                        and_(Job.status == JobStatus.running, Job.lease_until < now),
+                    )
+                )
+                .order_by(Job.due_at, Job.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            result = await session.execute(
+                update(Job)
+                .where(Job.id.in_(due))
+                .values(
+                    status=JobStatus.running,
+                    lease_until=now + self.lease,
+                    locked_by=self.worker_id,
+                    attempts=Job.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(Job.id, Job.due_at)
+                .execution_options(synchronize_session=False)
+            )
+            rows = sorted(result.all(), key=lambda r: (r.due_at, r.id))
+        return [r.id for r in rows]
+
+    async def run_due(self) -> int:
+        """Claim one batch and run it. Returns how many jobs were run."""
+        async with self._tick_lock:
+            ids = await self.claim()
+            if not ids:
+                return 0
+            await self._run_batch(ids)
+            return len(ids)
+
+    async def drain(self, max_batches: int = 1000) -> int:
+        """Run batches until nothing is due (tests and start-up catch-up)."""
+        total = 0
+        for _ in range(max_batches):
+            n = await self.run_due()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    async def _run_batch(self, ids: list[int]) -> None:
+        pending = list(ids)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def guarded(job_id: int) -> None:
+            async with semaphore:
+                if job_id not in pending:
+                    return
+                pending.remove(job_id)
+                # A job in flight finishes (sent + marked done) even when the worker is being stopped:
+                # stopping between the send and the commit is what would send a message twice.
+                task = asyncio.ensure_future(self._run_one(job_id))
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    await task
+                    raise
+
+        try:
+            # A TaskGroup, unlike gather, waits for every child when it is cancelled.
+            async with asyncio.TaskGroup() as group:
+                for job_id in ids:
+                    group.create_task(guarded(job_id))
+        finally:
+            if pending:
+                await self._release(pending)
+
+    async def _release(self, ids: list[int]) -> None:
+        """Give claimed-but-unstarted rows back (graceful stop), without counting an attempt."""
+        async with self.session_factory() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(ids), Job.status == JobStatus.running, Job.locked_by == self.worker_id)
+                .values(status=JobStatus.pending, lease_until=None, locked_by=None, attempts=Job.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+        log.info("released %d claimed jobs on stop", len(ids))
+
+    async def _run_one(self, job_id: int) -> None:
+        async with self.session_factory() as session:
+            job = await session.get(Job, job_id)
+            if job is None or job.status != JobStatus.running or job.locked_by != self.worker_id:
+                return
+            now = self.clock.now()
+            kind, attempts, max_attempts = job.kind, job.attempts, job.max_attempts
+            handler = self.registry.handlers.get(kind)
+            try:
+                if handler is None:
+                    raise PermanentError(f"no handler for job kind {job.kind!r}")
+                if attempts > max_attempts:
+                    raise PermanentError("too many attempts (the worker running it kept dying)")
+                outcome = await handler(JobContext(job=job, session=session, now=now, deps=self.deps))
+            except Retry as r:
+                await session.rollback()
+                await self._finish(
+                    job_id, JobStatus.pending, due_at=now + r.delay, attempts_delta=-1, last_error=str(r)
+                )
+                return
+            except PermanentError as e:
+                await session.rollback()
+                log.error("job %s (%s) failed permanently: %s", job_id, kind, e)
+                await self._finish(job_id, JobStatus.failed, last_error=str(e), finished_at=now)
+                return
+            except Exception as e:
+                await session.rollback()
+                if attempts >= max_attempts:
+                    log.exception("job %s (%s) failed for good after %d attempts", job_id, kind, attempts)
+                    await self._finish(job_id, JobStatus.failed, last_error=repr(e)[:2000], finished_at=now)
+                else:
+                    log.warning("job %s (%s) attempt %d failed: %r; retrying", job_id, kind, attempts, e)
+                    await self._finish(
+                        job_id, JobStatus.pending, due_at=now + backoff(attempts), last_error=repr(e)[:2000]
+                    )
+                return
+            job.status = JobStatus.done
+            job.outcome = (outcome or "done")[:32]
+            job.finished_at = now
+            job.lease_until = None
+            job.updated_at = now
+            await session.commit()
+
+    async def _finish(
+        self, job_id: int, status: JobStatus, *, attempts_delta: int = 0, **values: Any
+    ) -> None:
+        async with self.session_factory() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.locked_by == self.worker_id)
+                .values(
+                    status=status,
+                    lease_until=None,
+                    attempts=Job.attempts + attempts_delta,
+                    updated_at=self.clock.now(),
+                    **values,
+                )
+                .execution_options(synchronize_session=False)
+            )

@@ -1,0 +1,89 @@
+"""APScheduler drives timing: a short interval tick claims due jobs; a slower one plans recurring work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from scheduler.queue import JobQueue
+from scheduler.recurring import plan_admin_digests
+from services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PLAN_EVERY_MINUTES = 10
+STOP_GRACE_SECONDS = 30
+
+
+class Scheduler:
+    def __init__(
+        self,
+        queue: JobQueue,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.queue = queue
+        self.session_factory = session_factory
+        self.clock = clock
+        self.settings = settings
+        self.aps: AsyncIOScheduler | None = None
+
+    async def tick(self) -> None:
+        try:
+            while await self.queue.run_due() == self.queue.batch_size:
+                pass  # a full batch: more may be due, keep going
+        except Exception:
+            log.exception("queue tick failed; will try again at the next tick")
+
+    async def plan(self) -> None:
+        try:
+            async with self.session_factory() as session, session.begin():
+                await plan_admin_digests(
+                    session, self.clock.now(), self.settings.digest_hour, self.settings.default_timezone
+                )
+        except Exception:
+            log.exception("planning recurring work failed")
+
+    def start(self) -> None:
+        self.aps = AsyncIOScheduler(timezone=UTC)
+        now = datetime.now(UTC)
+        # next_run_time=now: whatever fell due while the bot was down runs once, right at start.
+        self.aps.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.settings.queue_tick_seconds),
+            id="queue",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+            misfire_grace_time=None,
+        )
+        self.aps.add_job(
+            self.plan,
+            IntervalTrigger(minutes=PLAN_EVERY_MINUTES),
+            id="plan",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+            misfire_grace_time=None,
+        )
+        self.aps.start()
+
+    async def stop(self) -> None:
+        if self.aps is None:
+            return
+        self.aps.shutdown(wait=False)
+        self.aps = None
+        # Let a batch in flight finish so nothing is sent twice or left claimed.
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                async with self.queue._tick_lock:
+                    pass
+        except TimeoutError:
+            log.warning("queue batch still running after %s s; its leases will expire", STOP_GRACE_SECONDS)
