@@ -37,7 +37,7 @@ def commands_for(role: Role) -> list[tuple[str, object]]:
 
 
 def render(i18n: I18n, role: Role, locale: str) -> list[BotCommand]:
-    with i18n.use_locale(locale):
+    with i18n.context(), i18n.use_locale(locale):
         return [BotCommand(command=name, description=str(desc)) for name, desc in commands_for(role)]
 
 

@@ -18,6 +18,10 @@ def webhook_path(url: str) -> str:
     return urlparse(url).path or "/"
 
 
+async def healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
 def build_web_app(app: App) -> web.Application:
     """The aiohttp application. Requests without the right X-Telegram-Bot-Api-Secret-Token get 401."""
     settings = app.settings
@@ -26,17 +30,17 @@ def build_web_app(app: App) -> web.Application:
         dispatcher=app.dp, bot=app.bot, secret_token=settings.webhook_secret, handle_in_background=False
     ).register(web_app, path=webhook_path(settings.webhook_url or "/"))
     setup_application(web_app, app.dp, bot=app.bot)
-    web_app.router.add_get("/healthz", lambda _r: web.Response(text="ok"))
+    web_app.router.add_get("/healthz", healthz)
     return web_app
 
 
-async def start_webhook(app: App) -> web.AppRunner:
+async def start_webhook(app: App, *, start_scheduler: bool = True) -> web.AppRunner:
     settings = app.settings
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, host=settings.webhook_host, port=settings.webhook_port)
     await site.start()
-    await app.startup()
+    await app.startup(start_scheduler=start_scheduler)
     await app.bot.set_webhook(
         settings.webhook_url or "",
         secret_token=settings.webhook_secret,

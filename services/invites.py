@@ -54,7 +54,10 @@ async def create_manager_invite(session: AsyncSession, admin: User, now: datetim
 
 
 async def redeem_manager_invite(session: AsyncSession, user: User, payload: str, now: datetime) -> Redeemed:
-    """Make `user` a manager. Raises DomainError: invite_invalid / invite_used / invite_expired / already_staff."""
+    """Make `user` a manager.
+
+    Raises DomainError: invite_invalid, invite_used, invite_expired or already_staff.
+    """
     if kind_of(payload) != InviteKind.manager:
         raise DomainError("invite_invalid")
     token = payload[len(PREFIX[InviteKind.manager]) :]

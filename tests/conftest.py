@@ -3,16 +3,21 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import App, create_app
+from bot.config import Settings, load_settings
 from bot.db import create_engine, create_session_factory
 from services.clock import FakeClock
 from tests.db import Databases, truncate_all
+from tests.fakebot import FakeTelegram, FakeUser
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -39,6 +44,20 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
+async def pg_url(databases: Databases) -> str:
+    """PostgreSQL only: for properties SQLite doesn't have (row locks, SKIP LOCKED)."""
+    return await databases.postgres_url()
+
+
+@pytest.fixture
+async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(pg_url)
+    await truncate_all(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
 
@@ -52,3 +71,66 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+
+
+# --- end-to-end: the real app against the fake Telegram Bot API ---
+
+ADMIN_ID = 100
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(global_rate=30)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def app_settings(tg: FakeTelegram, db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": tg.token,
+        "telegram_api_url": tg.base_url,
+        "database_url": db_url,
+        "admin_ids": str(ADMIN_ID),
+        "default_language": "ru",
+        "default_timezone": "Europe/Moscow",
+        "send_rate": 30,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, clock: FakeClock, engine: AsyncEngine | None = None):
+    """The real app, polling the fake server one update at a time (so replies are deterministic)."""
+    app = create_app(settings, clock=clock, engine=engine)
+    await app.startup(start_scheduler=False)
+    polling = asyncio.create_task(
+        app.dp.start_polling(
+            app.bot,
+            handle_as_tasks=False,
+            polling_timeout=1,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=app.dp.resolve_used_update_types(),
+        )
+    )
+    try:
+        yield app
+    finally:
+        await app.dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await app.shutdown()
+
+
+@pytest.fixture
+async def app(tg: FakeTelegram, db_url: str, engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[App]:
+    async with running_app(app_settings(tg, db_url), clock, engine) as running:
+        await tg.wait_for_bot()
+        yield running
+
+
+@pytest.fixture
+def admin(tg: FakeTelegram) -> FakeUser:
+    return tg.user(ADMIN_ID, "Olga", last_name="Admin", username="olga_admin", language_code="ru")

@@ -181,9 +181,8 @@ async def test_restart_in_the_middle_of_a_batch_loses_nothing_and_sends_nothing_
     assert await statuses(session_factory) == {JobStatus.done: 30}
 
 
-async def test_two_workers_on_postgres_never_run_the_same_row(db_url, engine, clock):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED concurrency is a PostgreSQL property; SQLite has a single writer")
+async def test_two_workers_on_postgres_never_run_the_same_row(pg_url, pg_engine, clock):
+    engine, db_url = pg_engine, pg_url
     registry, runs = JobRegistry(), []
 
     @registry.register("send")
