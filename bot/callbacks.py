@@ -13,3 +13,61 @@ class TeamCb(CallbackData, prefix="team"):
     action: str  # list | open | deactivate | reactivate | promote | demote
     user_id: int = 0
     page: int = 0
+
+
+# --- Manager workspace. Shared by several handler modules; each action below names its owner. ---
+
+
+class ClientCb(CallbackData, prefix="c"):
+    """Buttons on a client card. `version` is the card's version when it was drawn: an action that
+    changes data refuses a stale one ("the card changed") and shows the card again.
+
+    actions: open, edit, note, owner, merge, status, tags, invite (handlers/clients.py);
+             log, remind, history (handlers/interactions.py, handlers/reminders.py);
+             deals, newdeal (handlers/deals.py)
+    """
+
+    action: str
+    client_id: int
+    version: int = 0
+    page: int = 0
+    arg: int = 0  # action-specific small number (e.g. the other client's id for merge lives elsewhere)
+
+
+class ReminderCb(CallbackData, prefix="r"):
+    """A delivered reminder: done, s15, s60, tomorrow (snoozes) — handlers/reminders.py."""
+
+    action: str
+    reminder_id: int
+    version: int = 0
+
+
+class DealCb(CallbackData, prefix="d"):
+    """A deal card: open, stage (arg = stage index), lost, history, edit — handlers/deals.py."""
+
+    action: str
+    deal_id: int
+    version: int = 0
+    arg: int = 0
+
+
+class PipelineCb(CallbackData, prefix="p"):
+    """/deals: scope mine|all, a stage index (-1: overview), a page — handlers/deals.py."""
+
+    scope: str
+    stage: int = -1
+    page: int = 0
+
+
+class PageCb(CallbackData, prefix="pg"):
+    """Paging of a list whose query is kept in the dialog data under `key` — any handler module."""
+
+    key: str
+    page: int = 0
+
+
+class ChoiceCb(CallbackData, prefix="ch"):
+    """A choice inside a dialog step (skip, cancel, a kind, an outcome, a status...)."""
+
+    step: str
+    value: str

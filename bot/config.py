@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+DEFAULT_DEAL_STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,37 @@ class Settings(BaseSettings):
     queue_batch_size: int = Field(default=50, ge=1, le=1000)
     queue_lease_seconds: int = Field(default=120, ge=10, le=3600)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # Manager workspace.
+    overdue_after_hours: int = Field(default=24, ge=1, le=24 * 30)
+    deal_stale_days: int = Field(default=7, ge=1, le=365)
+    deal_stages: Annotated[tuple[str, ...], NoDecode] = DEFAULT_DEAL_STAGES
+    default_currency: str = "RUB"
+
+    @field_validator("deal_stages", mode="before")
+    @classmethod
+    def _parse_stages(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(p.strip().lower() for p in value.split(",") if p.strip())
+        if isinstance(value, (tuple, list)):
+            stages = tuple(value)
+            if len(set(stages)) != len(stages):
+                raise ValueError("stage names must be unique")
+            if not {"won", "lost"} <= set(stages):
+                raise ValueError("must include won and lost")
+            if not 3 <= len(stages) <= 12 or any(
+                not s.replace("_", "").isalnum() or len(s) > 24 for s in stages
+            ):
+                raise ValueError("3-12 comma-separated names of letters, digits and _ (at most 24 each)")
+            return stages
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("must be a three-letter ISO 4217 code such as RUB")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

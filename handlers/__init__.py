@@ -2,8 +2,30 @@
 
 from aiogram import Router
 
-from handlers import fallback, language, membership, start, team
+from handlers import (
+    clients,
+    deals,
+    fallback,
+    interactions,
+    language,
+    membership,
+    reminders,
+    start,
+    team,
+    timezone,
+)
 
 
 def build_routers() -> list[Router]:
-    return [start.router(), language.router(), team.router(), membership.router(), fallback.router()]
+    return [
+        start.router(),
+        language.router(),
+        timezone.router(),
+        team.router(),
+        reminders.router(),
+        interactions.router(),
+        deals.router(),
+        clients.router(),  # last before fallback: it also catches shared contacts and .vcf files
+        membership.router(),
+        fallback.router(),
+    ]

@@ -2,20 +2,36 @@
 
 from models.audit import AuditEvent
 from models.base import Base
+from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
+from models.deals import Deal, DealEvent
 from models.fsm import FsmRecord
+from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.invites import Invite, InviteKind
 from models.jobs import Job, JobStatus
+from models.reminders import Reminder, ReminderStatus
 from models.users import STAFF_ROLES, Role, User
 
 __all__ = [
     "STAFF_ROLES",
     "AuditEvent",
     "Base",
+    "Client",
+    "ClientPhone",
+    "ClientSearchTerm",
+    "ClientStatus",
+    "ClientTag",
+    "Deal",
+    "DealEvent",
     "FsmRecord",
+    "Interaction",
+    "InteractionKind",
+    "InteractionOutcome",
     "Invite",
     "InviteKind",
     "Job",
     "JobStatus",
+    "Reminder",
+    "ReminderStatus",
     "Role",
     "User",
 ]

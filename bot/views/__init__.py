@@ -1,0 +1,1 @@
+"""Rendering (texts and keyboards) per capability; handlers call these to draw replies."""
