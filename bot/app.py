@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -169,7 +168,3 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
     app._closers.append(storage.close)
     app._closers.append(isolation.close)
     return app
-
-
-async def wait_forever() -> None:
-    await asyncio.Event().wait()

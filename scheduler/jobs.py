@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot import menus, notices
+from bot.sender import Delivery
 from models.users import User
 from scheduler.queue import JobContext, JobRegistry, PermanentError
 from services import digest
@@ -28,6 +30,13 @@ async def _recipient(ctx: JobContext) -> User:
     return user
 
 
+async def send_to(deps: Deps, user: User, text: str, markup: InlineKeyboardMarkup | None = None) -> str:
+    """Send to a loaded user: skip people who blocked the bot without asking the database again."""
+    if not user.reachable:
+        return Delivery.blocked.value
+    return (await deps.sender.send(user.id, text, markup, check_reachable=False)).value
+
+
 @registry.register("notify")
 async def notify(ctx: JobContext) -> str:
     deps: Deps = ctx.deps
@@ -38,8 +47,7 @@ async def notify(ctx: JobContext) -> str:
             text, markup = notices.render(ctx.job.payload["notice"], ctx.job.payload.get("params", {}))
         except LookupError as e:
             raise PermanentError(str(e)) from None
-    delivery = await deps.sender.send(user.id, text, markup)
-    return delivery.value
+    return await send_to(deps, user, text, markup)
 
 
 @registry.register("commands.sync")
@@ -69,5 +77,4 @@ async def admin_digest(ctx: JobContext) -> str:
         ]
         if ctx.late:
             lines.append(_("(sent late: the bot was offline at the planned time)"))
-    delivery = await deps.sender.send(user.id, "\n".join(lines))
-    return delivery.value
+    return await send_to(deps, user, "\n".join(lines))

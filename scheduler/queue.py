@@ -188,6 +188,11 @@ class JobQueue:
             await self._run_batch(ids)
             return len(ids)
 
+    async def wait_idle(self) -> None:
+        """Return once no batch is running (a stop waits for the batch in flight)."""
+        async with self._tick_lock:
+            pass
+
     async def drain(self, max_batches: int = 1000) -> int:
         """Run batches until nothing is due (tests and start-up catch-up)."""
         total = 0

@@ -83,7 +83,6 @@ class Scheduler:
         # Let a batch in flight finish so nothing is sent twice or left claimed.
         try:
             async with asyncio.timeout(STOP_GRACE_SECONDS):
-                async with self.queue._tick_lock:
-                    pass
+                await self.queue.wait_idle()
         except TimeoutError:
             log.warning("queue batch still running after %s s; its leases will expire", STOP_GRACE_SECONDS)
