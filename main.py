@@ -55,18 +55,17 @@ async def _run(settings: Settings) -> None:
 
     await _migrate(settings)
     app = create_app(settings)
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
-    logging.getLogger("main").info("starting in %s mode", "webhook" if settings.webhook_url else "polling")
-    try:
-        if settings.webhook_url:
-            await run_webhook(app)
-        else:
-            await app.run_polling()
-    except asyncio.CancelledError:
-        logging.getLogger("main").info("stopped")
+    log = logging.getLogger("main")
+    log.info("starting in %s mode", "webhook" if settings.webhook_url else "polling")
+    if settings.webhook_url:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, app.request_stop)
+        await run_webhook(app)
+    else:
+        # aiogram's own SIGINT/SIGTERM handling lets the getUpdates request in flight end cleanly.
+        await app.run_polling(handle_signals=True)
+    log.info("stopped")
 
 
 async def _make_admin(settings: Settings, user_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,7 @@ class App:
     queue: JobQueue
     scheduler: Scheduler
     _closers: list = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def startup(self, *, start_scheduler: bool = True) -> None:
         """Configured admins exist, menus are set, and work that fell due while we were down runs."""
@@ -86,7 +88,16 @@ class App:
         await self.bot.session.close()
         await self.engine.dispose()
 
-    async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 30) -> None:
+    def request_stop(self) -> None:
+        """SIGTERM/SIGINT in webhook mode: stop serving; the queue batch in flight finishes."""
+        self._stopping.set()
+
+    async def wait_stop(self) -> None:
+        await self._stopping.wait()
+
+    async def run_polling(
+        self, *, handle_as_tasks: bool = True, polling_timeout: int = 30, handle_signals: bool = False
+    ) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.startup()
         try:
@@ -95,7 +106,7 @@ class App:
                 handle_as_tasks=handle_as_tasks,
                 polling_timeout=polling_timeout,
                 allowed_updates=self.dp.resolve_used_update_types(),
-                handle_signals=False,
+                handle_signals=handle_signals,
                 close_bot_session=False,
             )
         finally:

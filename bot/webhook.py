@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import urlparse
 
@@ -53,7 +52,7 @@ async def start_webhook(app: App, *, start_scheduler: bool = True) -> web.AppRun
 async def run_webhook(app: App) -> None:
     runner = await start_webhook(app)
     try:
-        await asyncio.Event().wait()
+        await app.wait_stop()
     finally:
         await runner.cleanup()
         await app.shutdown()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,8 @@ from services import audit
 from services.errors import DomainError, NotFound
 
 SUPPORTED_LANGUAGES = ("ru", "en")
+# last_seen_at is refreshed at most this often, so a busy chat doesn't write its user row on every update.
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +44,16 @@ async def touch(
         # ADMIN_IDS are admins from the first start; the config wins over a demotion made in the bot.
         user.role = Role.admin
         user.is_active = True
+    # Assigning an equal value leaves the row clean, so an unchanged profile costs no UPDATE.
     user.first_name = profile.first_name[:128]
     user.last_name = profile.last_name[:128] if profile.last_name else None
     user.username = profile.username
     user.tg_language = profile.language_code
-    user.last_seen_at = now
+    if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
+        user.last_seen_at = now
     # A person who can write to the bot has not blocked it and their chat exists.
     user.blocked_at = None
     user.unreachable_at = None
-    await session.flush()
     return user
 
 

@@ -161,5 +161,5 @@ async def test_main_run_starts_migrates_answers_and_stops_on_sigterm(tg, tmp_pat
         proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 0, stderr.decode()
-    assert b"Traceback" not in stderr
+    assert b"Traceback" not in stderr and b"ERROR" not in stderr, stderr.decode()
     assert "crm.sqlite3" in os.listdir(tmp_path)
