@@ -1,17 +1,26 @@
-"""FSM storage in the database, so a restart doesn't drop a half-done dialog (used without Redis)."""
+"""FSM storage in the database, so a restart doesn't drop a half-done dialog (used without Redis).
+
+Inside an update, dialog state is read and written through the update's own session (set by the
+session middleware in `CURRENT_SESSION`): the state change commits or rolls back together with
+what the handler saved, and on SQLite it never waits on the update's own write lock. Outside an
+update (aiogram reading the state before the middlewares run, scripts) it uses a session of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.fsm import FsmRecord
 from services.clock import Clock, SystemClock
+
+CURRENT_SESSION: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
 
 class SqlStorage(BaseStorage):
@@ -25,22 +34,38 @@ class SqlStorage(BaseStorage):
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
         self.clock = clock or SystemClock()
 
-    async def _load(self, key: StorageKey) -> FsmRecord | None:
+    @asynccontextmanager
+    async def _session(self, write: bool) -> AsyncIterator[AsyncSession]:
+        current = CURRENT_SESSION.get()
+        if current is not None:
+            yield current
+            await current.flush()
+            return
         async with self.session_factory() as session:
+            if write:
+                async with session.begin():
+                    yield session
+            else:
+                yield session
+
+    async def _load(self, key: StorageKey) -> FsmRecord | None:
+        async with self._session(write=False) as session:
             return await session.get(FsmRecord, self.key_builder.build(key))
 
     async def _save(self, key: StorageKey, **values: Any) -> None:
         db_key = self.key_builder.build(key)
-        async with self.session_factory() as session, session.begin():
+        async with self._session(write=True) as session:
             record = await session.get(FsmRecord, db_key)
             if record is None:
+                if not any(values.values()):
+                    return  # clearing what isn't there
                 record = FsmRecord(key=db_key, state=None, data={}, created_at=self.clock.now())
                 session.add(record)
             for name, value in values.items():
                 setattr(record, name, value)
             record.updated_at = self.clock.now()
             if record.state is None and not record.data:
-                await session.execute(delete(FsmRecord).where(FsmRecord.key == db_key))
+                await session.delete(record)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state

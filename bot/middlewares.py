@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, U
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.fsm_storage import CURRENT_SESSION
 from models.users import Role, User
 from services import users as users_service
 from services.clock import Clock
@@ -36,11 +37,14 @@ class DbSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
+            token = CURRENT_SESSION.set(session)  # dialog state is saved in this same transaction
             try:
                 result = await handler(event, data)
             except BaseException:
                 await session.rollback()
                 raise
+            finally:
+                CURRENT_SESSION.reset(token)
             await session.commit()
             return result
 

@@ -1,0 +1,29 @@
+"""Dialog (FSM) steps shared by every step-by-step flow.
+
+State is saved in the update's own transaction (see bot/fsm_storage.py), so a step and the rows it
+saves commit together. Paging keys that list views keep under "lists" survive a dialog's start and end.
+"""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+
+
+async def begin_dialog(state: FSMContext, step: State, **data: object) -> None:
+    """A new dialog at `step` with fresh data."""
+    lists = (await state.get_data()).get("lists")
+    await state.set_state(step)
+    await state.set_data({"lists": lists, **data} if lists else data)
+
+
+async def next_step(state: FSMContext, step: State, **data: object) -> None:
+    await state.set_state(step)
+    if data:
+        await state.update_data(**data)
+
+
+async def end_dialog(state: FSMContext) -> None:
+    lists = (await state.get_data()).get("lists")
+    await state.set_state(None)
+    await state.set_data({"lists": lists} if lists else {})
