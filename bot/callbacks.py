@@ -23,7 +23,8 @@ class ClientCb(CallbackData, prefix="c"):
     changes data refuses a stale one ("the card changed") and shows the card again.
 
     actions: open, edit, note, owner, merge, status, tags, invite (handlers/clients.py);
-             log, remind, history (handlers/interactions.py, handlers/reminders.py);
+             log, remind, history, voice (arg = interaction id) (handlers/interactions.py,
+             handlers/reminders.py);
              deals, newdeal (handlers/deals.py)
     """
 

@@ -20,9 +20,19 @@ COMMON = [
     ("language", __("Change the language")),
 ]
 STAFF = [
+    ("today", __("My reminders: overdue, today, tomorrow")),
+    ("find", __("Find a client")),
+    ("add", __("Add a client")),
+    ("clients", __("My clients")),
+    ("log", __("Log a contact with a client")),
+    ("remind", __("Set a reminder")),
+    ("deals", __("The deal pipeline")),
+    ("newdeal", __("New deal")),
+    ("timezone", __("My time zone")),
     ("cancel", __("Leave the current dialog")),
 ]
 ADMIN = [
+    ("overdue", __("Overdue reminders by manager")),
     ("invite", __("Invite a manager")),
     ("team", __("Managers and admins")),
 ]

@@ -22,5 +22,13 @@ def error_text(error: DomainError) -> str:
         "invite_expired": _("This invite link has expired. Ask your admin for a new one."),
         "already_staff": _("You are already on the team. Send /help to see your commands."),
         "unsupported_language": _("This language is not supported."),
+        "time_past": _(
+            "⌛ That time has already passed. Send a time in the future, "
+            "for example: tomorrow 10am, in 2 hours, friday 15:00."
+        ),
+        "time_unknown": _(
+            "🤔 I couldn't understand the time. Try: tomorrow 10am, in 2 hours, friday 15:00, "
+            "25.12 9:30 or 2026-12-25 14:00."
+        ),
     }
     return texts.get(error.code, _("That didn't work. Please try again."))

@@ -59,3 +59,26 @@ def render(name: str, params: dict[str, Any]) -> Rendered:
         return NOTICES[name](params)
     except KeyError as e:
         raise LookupError(f"unknown notice or missing parameter: {name} {e}") from None
+
+
+# --- clients (handlers/clients.py): an admin gave a client to another manager ---
+
+
+@notice("client_assigned")
+def _client_assigned(p: dict[str, Any]) -> Rendered:
+    from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+    from bot.callbacks import ClientCb
+
+    kb = InlineKeyboardBuilder()
+    open_card = ClientCb(action="open", client_id=int(p["client_id"]))
+    kb.button(text=_("👤 Open the card"), callback_data=open_card)
+    text = _("👔 {admin} gave you the client <b>{name}</b>.").format(admin=h(p["admin"]), name=h(p["name"]))
+    return text, kb.as_markup()
+
+
+@notice("client_unassigned")
+def _client_unassigned(p: dict[str, Any]) -> Rendered:
+    return _("👔 {admin} gave your client <b>{name}</b> to {owner}.").format(
+        admin=h(p["admin"]), name=h(p["name"]), owner=h(p["owner"])
+    ), None

@@ -22,7 +22,11 @@ class ClientStatus(enum.StrEnum):
 
 class Client(Base):
     __tablename__ = "clients"
-    __table_args__ = (Index("ix_clients_owner_last_contact", "owner_id", "last_contact_at"),)
+    __table_args__ = (
+        Index("ix_clients_owner_last_contact", "owner_id", "last_contact_at"),
+        # "My clients, newest first" is an index scan (LIMIT 9 for a page of 8).
+        Index("ix_clients_owner_newest", "owner_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -38,7 +42,7 @@ class Client(Base):
     status: Mapped[ClientStatus] = mapped_column(
         Enum(ClientStatus, name="client_status", native_enum=False, length=16), default=ClientStatus.prospect
     )
-    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     updated_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -83,16 +87,17 @@ class ClientTag(Base):
 
 
 class ClientSearchTerm(Base):
-    """One row per normalised word of a client's name, company and email (casefold, ё→е).
+    """One row per normalised word of a client's name, company, tags and email (casefold, ё→е).
 
-    Prefix search is an index range scan: (owner_id, term) for a manager, (term) for an admin.
+    Prefix search is an index range scan: (owner_id, term) for a manager, (term) for an admin; the
+    trailing client_id keeps results in index order (term, client_id), so paging needs no sort.
     """
 
     __tablename__ = "client_search_terms"
     __table_args__ = (
         UniqueConstraint("client_id", "term", name="uq_client_search_terms_client_term"),
-        Index("ix_client_search_terms_owner_term", "owner_id", "term"),
-        Index("ix_client_search_terms_term", "term"),
+        Index("ix_client_search_terms_owner_term", "owner_id", "term", "client_id"),
+        Index("ix_client_search_terms_term", "term", "client_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -15,9 +15,11 @@ from models.base import Base, BigId, UTCDateTime, utcnow
 class Deal(Base):
     __tablename__ = "deals"
     __table_args__ = (
-        Index("ix_deals_owner_stage", "owner_id", "stage"),
+        # The pipeline groups over (owner, stage); a stage's list is read from the index in order
+        # (last activity, then id), for one owner or for everyone. Stale deals: a range per open stage.
+        Index("ix_deals_owner_stage_activity", "owner_id", "stage", "last_activity_at", "id"),
         Index("ix_deals_client", "client_id"),
-        Index("ix_deals_stage_activity", "stage", "last_activity_at"),
+        Index("ix_deals_stage_activity", "stage", "last_activity_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -78,3 +78,76 @@ async def admin_digest(ctx: JobContext) -> str:
         if ctx.late:
             lines.append(_("(sent late: the bot was offline at the planned time)"))
     return await send_to(deps, user, "\n".join(lines))
+
+
+@registry.register("deal_nudge")
+async def deal_nudge(ctx: JobContext) -> str:
+    """One reminder to a deal's owner that the deal has gone quiet (planned by plan_stale_deal_nudges).
+
+    Staleness is checked again here: a stage change or a logged contact since planning skips it.
+    """
+    from bot.views import deals as deal_views
+    from models.clients import Client
+    from models.deals import Deal
+    from services import deals as deals_service
+
+    deps: Deps = ctx.deps
+    deal = await ctx.session.get(Deal, int(ctx.job.payload["deal_id"]))
+    days = deps.settings.deal_stale_days
+    if (
+        deal is None
+        or not deals_service.is_stale(deal, ctx.now, days)
+        or deal.last_activity_at.isoformat() != ctx.job.payload.get("activity")
+    ):
+        return "skipped"
+    owner = await ctx.session.get(User, deal.owner_id)
+    client = await ctx.session.get(Client, deal.client_id)
+    if owner is None or client is None or not owner.is_staff:
+        return "skipped"
+    locale = resolve_language(owner, owner.tg_language, deps.settings.default_language)
+    tz = owner.timezone or deps.settings.default_timezone
+    with deps.i18n.context(), deps.i18n.use_locale(locale):
+        text, markup = deal_views.nudge(deal, client, tz, locale)
+    outcome = await send_to(deps, owner, text, markup)
+    await deals_service.mark_nudged(ctx.session, deal, ctx.now, days)
+    return outcome
+
+
+# --- reminders: delivered at their time to their owner (handlers/reminders.py has the buttons) ---
+
+from bot.views import reminders as reminder_views  # noqa: E402
+from models.clients import Client  # noqa: E402
+from services import reminders as reminders_service  # noqa: E402
+
+
+@registry.register(reminders_service.REMINDER_JOB)
+async def reminder(ctx: JobContext) -> str:
+    """Sends the reminder once: skipped when it is no longer pending, was snoozed (another version
+    is queued) or was already sent; `sent_at` is committed with the job's completion."""
+    deps: Deps = ctx.deps
+    try:
+        reminder_id, version = int(ctx.job.payload["reminder_id"]), int(ctx.job.payload["version"])
+    except (KeyError, TypeError, ValueError):
+        raise PermanentError("bad reminder payload") from None
+    item = await reminders_service.for_delivery(ctx.session, reminder_id, version)
+    if item is None:
+        return "skipped"
+    owner = await ctx.session.get(User, item.owner_id)
+    if owner is None or not owner.is_staff:
+        return "skipped"
+    client = await ctx.session.get(Client, item.client_id) if item.client_id else None
+    tz = owner.timezone or deps.settings.default_timezone
+    locale = resolve_language(owner, owner.tg_language, deps.settings.default_language)
+    with deps.i18n.context(), deps.i18n.use_locale(locale):
+        text, markup = reminder_views.delivery(
+            item,
+            client.name if client else None,
+            client.version if client else 0,
+            tz,
+            locale,
+            late=ctx.late,
+            now=ctx.now,
+        )
+    outcome = await send_to(deps, owner, text, markup)
+    reminders_service.mark_sent(item, ctx.now)
+    return outcome

@@ -39,3 +39,30 @@ async def plan_admin_digests(session: AsyncSession, now: datetime, hour: int, de
         ):
             planned += 1
     return planned
+
+
+async def plan_stale_deal_nudges(
+    session: AsyncSession, now: datetime, stale_days: int, default_tz: str
+) -> int:
+    """A "deal_nudge" job per open deal quiet for stale_days and not nudged since its last activity.
+
+    The key names the deal and its last activity, so a deal is nudged once per quiet spell however
+    often this runs. Nudges go out in the owner's daytime (09:00-21:00 local), else at 09:00.
+    """
+    from services import deals as deals_service
+
+    planned = 0
+    for deal_id, last_activity_at, owner_tz in await deals_service.stale_deals(session, now, stale_days):
+        tz = owner_tz or default_tz
+        if NUDGE_FROM_HOUR <= now.astimezone(ZoneInfo(tz)).hour < NUDGE_UNTIL_HOUR:
+            due = now
+        else:
+            due = next_local_occurrence(NUDGE_FROM_HOUR, tz, now)
+        payload = {"deal_id": deal_id, "activity": last_activity_at.isoformat()}
+        key = deals_service.nudge_key(deal_id, last_activity_at)
+        if await enqueue(session, "deal_nudge", payload, due, key=key):
+            planned += 1
+    return planned
+
+
+NUDGE_FROM_HOUR, NUDGE_UNTIL_HOUR = 9, 21
