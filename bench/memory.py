@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.fakebot is not an installed package
 
-import dbsetup  # noqa: E402  (bench/dbsetup.py, next to this script)
-
+from bench import dbsetup  # noqa: E402
 from tests.fakebot import FakeTelegram, FakeUser, Replies  # noqa: E402
 
 TARGET_MB = 120.0

@@ -36,7 +36,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.fakebot is not an installed package
 
 # The imports below need ROOT on sys.path.
-import dbsetup  # noqa: E402  (bench/dbsetup.py, next to this script)
 from aiogram import Bot, Dispatcher, F  # noqa: E402
 from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
@@ -45,6 +44,7 @@ from aiogram.enums import ParseMode  # noqa: E402
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message  # noqa: E402
 from aiogram.utils.keyboard import InlineKeyboardBuilder  # noqa: E402
 
+from bench import dbsetup  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies  # noqa: E402

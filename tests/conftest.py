@@ -80,7 +80,9 @@ ADMIN_ID = 100
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(global_rate=30)
+    # 30 messages/s sustained like Telegram, with room for the short bursts a scripted person makes
+    # (a test clicks through a dialog far faster than a thumb). Pacing tests use a strict server.
+    server = FakeTelegram(global_rate=30, global_burst=300)
     await server.start()
     yield server
     await server.stop()

@@ -15,6 +15,7 @@ from models.users import User
 from scheduler.recurring import plan_admin_digests
 from services import notify
 from tests.conftest import ADMIN_ID, app_settings, running_app
+from tests.fakebot import FakeTelegram
 
 
 async def queue_notice(app, user_id: int, n: int = 1, notice: str = "member_promoted") -> None:
@@ -95,8 +96,18 @@ async def test_long_text_is_split_at_line_boundaries(app, tg):
     assert "\n".join(m.html for m in parts) == text
 
 
-async def test_sender_keeps_under_the_global_rate(tg, db_url, engine, clock):
-    """40 notices to 40 people at SEND_RATE=20: no 429 from a server that allows 30/s, and paced."""
+async def test_sender_keeps_under_the_global_rate(db_url, engine, clock):
+    """40 notices to 40 people at SEND_RATE=20: no 429 from a server that allows 30/s with almost no
+    burst, and paced."""
+    tg = FakeTelegram(global_rate=30, global_burst=2)
+    await tg.start()
+    try:
+        await _paced_run(tg, db_url, engine, clock)
+    finally:
+        await tg.stop()
+
+
+async def _paced_run(tg, db_url, engine, clock):
     async with running_app(app_settings(tg, db_url, send_rate=20), clock, engine) as app:
         await tg.wait_for_bot()
         people = [tg.user(1000 + i, f"P{i}", language_code="en", started=True) for i in range(40)]
