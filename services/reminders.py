@@ -31,7 +31,8 @@ REMINDER_JOB = "reminder"
 TEXT_LIMIT = 1000
 MORNING = time(9, 0)
 SNOOZES = {"s15": timedelta(minutes=15), "s60": timedelta(hours=1)}  # and "tomorrow": 09:00 local
-AGENDA_LIMIT = 200  # rows fetched per /today group; the view caps what fits in one message
+# Rows fetched per /today group: one message shows about 55 lines, so more would only be counted.
+AGENDA_LIMIT = 60
 OVERDUE_LIMIT = 500
 
 
@@ -228,6 +229,8 @@ class Agenda:
     today: list[Item] = field(default_factory=list)
     tomorrow: list[Item] = field(default_factory=list)
     overdue_total: int = 0
+    today_total: int = 0
+    tomorrow_total: int = 0
 
     @property
     def empty(self) -> bool:
@@ -279,9 +282,19 @@ async def agenda(session: AsyncSession, owner_id: int, now: datetime, tz: str) -
         .order_by(Reminder.due_at, Reminder.id)
         .limit(AGENDA_LIMIT * 2)
     )
-    for row in upcoming.all():
+    rows = upcoming.all()
+    for row in rows:
         item = Item(*row)
         (result.today if item.due_at < tomorrow_starts else result.tomorrow).append(item)
+    result.today_total, result.tomorrow_total = len(result.today), len(result.tomorrow)
+    if len(rows) == AGENDA_LIMIT * 2:  # capped: count what wasn't fetched
+
+        async def count(start: datetime, end: datetime) -> int:
+            where = (*mine, Reminder.due_at > start, Reminder.due_at < end)
+            return await session.scalar(select(func.count()).select_from(Reminder).where(*where)) or 0
+
+        result.today_total = await count(now, tomorrow_starts)
+        result.tomorrow_total = await count(tomorrow_starts - timedelta(microseconds=1), tomorrow_ends)
     return result
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models.clients import Client
 from models.jobs import Job, JobStatus
-from models.reminders import ReminderStatus
+from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import reminders
 from services.errors import DomainError, NotFound
@@ -201,3 +201,16 @@ async def test_next_for_client(session):
     assert (await reminders.next_for_client(session, client.id)).id == sooner.id
     await reminders.mark_done(session, await session.get(User, 1), sooner.id, NOW)
     assert (await reminders.next_for_client(session, client.id)).id == later.id
+
+
+async def test_agenda_counts_what_it_did_not_fetch(session):
+    anna = await make_user(session, 200)
+    for i in range(reminders.AGENDA_LIMIT * 2 + 5):  # more than one fetch: today and tomorrow (Moscow)
+        due = NOW + timedelta(minutes=10 + i * 10)  # from 10:10 local, every 10 minutes
+        session.add(Reminder(owner_id=anna.id, text=f"r{i}", due_at=due, created_at=NOW))
+    await session.flush()
+    agenda = await reminders.agenda(session, anna.id, NOW, "Europe/Moscow")
+    assert len(agenda.today) + len(agenda.tomorrow) == reminders.AGENDA_LIMIT * 2
+    # 10:10..23:50 local is 83 ten-minute slots; the rest fall on tomorrow
+    assert agenda.today_total == 83
+    assert agenda.tomorrow_total == reminders.AGENDA_LIMIT * 2 + 5 - 83

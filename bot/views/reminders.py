@@ -5,7 +5,9 @@ Everything a person typed goes through h(); times are shown in the reader's time
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -192,15 +194,23 @@ def _line(item: reminders_service.Item, tz: str, locale: str, *, with_date: bool
     return line
 
 
-def _fit(lines: list[str], total_items: int, shown_items: int) -> str:
+Line = str | Callable[[], str]  # an item line may be deferred: only what fits is formatted
+
+
+def _is_item(line: Line) -> bool:
+    return callable(line) or line.startswith("• ")
+
+
+def _fit(lines: list[Line], total_items: int, shown_items: int) -> str:
     """Join lines, cutting whole item lines to fit one message, with "and N more" at the end."""
     out: list[str] = []
     size = 0
     cut = 0
-    for i, line in enumerate(lines):
+    for i, entry in enumerate(lines):
+        line = entry() if callable(entry) else entry
         added = visible_length(line) + 1
         if size + added > LIST_BUDGET:
-            cut = sum(1 for rest in lines[i:] if rest.startswith("• "))
+            cut = sum(1 for rest in lines[i:] if _is_item(rest))
             break
         out.append(line)
         size += added
@@ -214,7 +224,7 @@ def _fit(lines: list[str], total_items: int, shown_items: int) -> str:
 
 def agenda_text(agenda: reminders_service.Agenda, tz: str, locale: str, now: datetime) -> str:
     today = format_datetime(now.astimezone(ZoneInfo(tz)), "EEEE, d MMMM", locale=locale)
-    lines = [_("📋 <b>My reminders</b> — {today}").format(today=today)]
+    lines: list[Line] = [_("📋 <b>My reminders</b> — {today}").format(today=today)]
     if agenda.empty:
         lines.append("")
         lines.append(_("Nothing overdue, nothing for today or tomorrow."))
@@ -223,17 +233,17 @@ def agenda_text(agenda: reminders_service.Agenda, tz: str, locale: str, now: dat
     shown = 0
     if agenda.overdue:
         lines += ["", _("⚠️ <b>Overdue</b> ({n})").format(n=agenda.overdue_total)]
-        lines += [_line(i, tz, locale, with_date=True) for i in agenda.overdue]
+        lines += [partial(_line, i, tz, locale, with_date=True) for i in agenda.overdue]
         shown += len(agenda.overdue)
     if agenda.today:
-        lines += ["", _("📅 <b>Today</b> ({n})").format(n=len(agenda.today))]
-        lines += [_line(i, tz, locale, with_date=False) for i in agenda.today]
+        lines += ["", _("📅 <b>Today</b> ({n})").format(n=agenda.today_total)]
+        lines += [partial(_line, i, tz, locale, with_date=False) for i in agenda.today]
         shown += len(agenda.today)
     if agenda.tomorrow:
-        lines += ["", _("🗓 <b>Tomorrow</b> ({n})").format(n=len(agenda.tomorrow))]
-        lines += [_line(i, tz, locale, with_date=False) for i in agenda.tomorrow]
+        lines += ["", _("🗓 <b>Tomorrow</b> ({n})").format(n=agenda.tomorrow_total)]
+        lines += [partial(_line, i, tz, locale, with_date=False) for i in agenda.tomorrow]
         shown += len(agenda.tomorrow)
-    total = agenda.overdue_total + len(agenda.today) + len(agenda.tomorrow)
+    total = agenda.overdue_total + agenda.today_total + agenda.tomorrow_total
     return _fit(lines, total, shown)
 
 
