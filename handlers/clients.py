@@ -865,12 +865,16 @@ def router() -> Router:
         return {"text": text, "reply_markup": markup}
 
     async def editing(
-        state: FSMContext, session: AsyncSession, user: User
+        state: FSMContext, session: AsyncSession, user: User, bot: Bot, chat_id: int
     ) -> tuple[dict[str, Any], Client | None]:
+        """The edit draft and its client; when the client is gone (merged, reassigned), the dialog
+        ends and the person is told, and the client is None."""
         draft: dict[str, Any] = (await state.get_data()).get("edit") or {}
         try:
             client = await access.visible_client(session, user, int(draft.get("id", 0)))
-        except DomainError:
+        except DomainError as e:
+            await end_dialog(state)
+            await bot.send_message(chat_id, views.client_error(e))
             return draft, None
         return draft, client
 
@@ -886,10 +890,8 @@ def router() -> Router:
         bot: Bot,
     ) -> None:
         chat = chat_of(event)
-        draft, client = await editing(state, session, user)
+        draft, client = await editing(state, session, user, bot, chat)
         if client is None:
-            await end_dialog(state)
-            await bot.send_message(chat, views.client_error(DomainError("not_found")))
             return
         field = draft.get("field", "")
         tz = tz_of(user, settings)
@@ -965,10 +967,8 @@ def router() -> Router:
         state: FSMContext,
         bot: Bot,
     ) -> None:
-        draft, client = await editing(state, session, user)
+        draft, client = await editing(state, session, user, bot, message.chat.id)
         if client is None:
-            await end_dialog(state)
-            await message.answer(views.client_error(DomainError("not_found")))
             return
         try:
             await svc.add_phones(
@@ -1012,10 +1012,8 @@ def router() -> Router:
         state: FSMContext,
         bot: Bot,
     ) -> None:
-        draft, client = await editing(state, session, user)
+        draft, client = await editing(state, session, user, bot, message.chat.id)
         if client is None:
-            await end_dialog(state)
-            await message.answer(views.client_error(DomainError("not_found")))
             return
         now = clock.now()
         header = local_dt(now, tz_of(user, settings), i18n.current_locale, "d MMM y")
@@ -1043,10 +1041,8 @@ def router() -> Router:
     async def edit_not_text(
         message: Message, session: AsyncSession, user: User, settings: Settings, i18n: I18n, state: FSMContext
     ) -> None:
-        draft, client = await editing(state, session, user)
+        draft, client = await editing(state, session, user, message.bot, message.chat.id)
         if client is None:
-            await end_dialog(state)
-            await message.answer(views.client_error(DomainError("not_found")))
             return
         error = views.client_error(DomainError("send_text"))
         current = await state.get_state()
