@@ -22,10 +22,11 @@ class ClientCb(CallbackData, prefix="c"):
     """Buttons on a client card. `version` is the card's version when it was drawn: an action that
     changes data refuses a stale one ("the card changed") and shows the card again.
 
-    actions: open, edit, note, owner, merge, status, tags, invite (handlers/clients.py);
+    actions: open, edit, note, owner, merge, status, tags (handlers/clients.py);
              log, remind, history, voice (arg = interaction id) (handlers/interactions.py,
              handlers/reminders.py);
-             deals, newdeal (handlers/deals.py)
+             deals, newdeal (handlers/deals.py);
+             invite (handlers/customers.py), consent (handlers/consent.py), loyalty (handlers/loyalty.py)
     """
 
     action: str
@@ -72,3 +73,39 @@ class ChoiceCb(CallbackData, prefix="ch"):
 
     step: str
     value: str
+
+
+# --- Customer side. Each schema belongs to the handler module named in its docstring. ---
+
+
+class ConsentCb(CallbackData, prefix="cn"):
+    """handlers/consent.py: a customer's switches (/consent), Unsubscribe under a marketing message, and a
+    manager recording consent on the card (client_id set)."""
+
+    action: str
+    purpose: str = ""
+    client_id: int = 0
+    value: int = 0
+
+
+class LoyaltyCb(CallbackData, prefix="ly"):
+    """handlers/loyalty.py: purchases, gifts, the catalog and /loyalty settings."""
+
+    action: str
+    id: int = 0
+    arg: int = 0
+
+
+class SurveyCb(CallbackData, prefix="sv"):
+    """handlers/surveys.py: a score pressed on a survey, or Skip of its comment."""
+
+    action: str
+    survey_id: int
+    score: int = -1
+
+
+class CustomerCb(CallbackData, prefix="cu"):
+    """handlers/customers.py: the customer's own account (/forget confirmation, linking)."""
+
+    action: str
+    id: int = 0

@@ -4,13 +4,17 @@ from aiogram import Router
 
 from handlers import (
     clients,
+    consent,
+    customers,
     deals,
     fallback,
     interactions,
     language,
+    loyalty,
     membership,
     reminders,
     start,
+    surveys,
     team,
     timezone,
 )
@@ -22,6 +26,10 @@ def build_routers() -> list[Router]:
         language.router(),
         timezone.router(),
         team.router(),
+        customers.router(),  # before clients: a customer's shared contact links their account
+        consent.router(),
+        loyalty.router(),
+        surveys.router(),
         reminders.router(),
         interactions.router(),
         deals.router(),

@@ -1,8 +1,10 @@
 """Every model module is imported here so that `Base.metadata` is complete (Alembic, tests)."""
 
+from models import customers, loyalty, surveys  # noqa: F401  (their tables join Base.metadata)
 from models.audit import AuditEvent
 from models.base import Base
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
+from models.consent import ClientConsent, ConsentEvent, ConsentSource, Purpose
 from models.deals import Deal, DealEvent
 from models.fsm import FsmRecord
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
@@ -16,10 +18,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Client",
+    "ClientConsent",
     "ClientPhone",
     "ClientSearchTerm",
     "ClientStatus",
     "ClientTag",
+    "ConsentEvent",
+    "ConsentSource",
     "Deal",
     "DealEvent",
     "FsmRecord",
@@ -30,6 +35,7 @@ __all__ = [
     "InviteKind",
     "Job",
     "JobStatus",
+    "Purpose",
     "Reminder",
     "ReminderStatus",
     "Role",

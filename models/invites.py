@@ -13,6 +13,7 @@ from models.base import Base, BigId, UTCDateTime, utcnow
 
 class InviteKind(enum.StrEnum):
     manager = "manager"
+    customer = "customer"  # links a customer's Telegram account to a client record
 
 
 class Invite(Base):
@@ -28,3 +29,7 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Customer invites: the client record the customer is linked to.
+    client_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )

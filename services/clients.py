@@ -8,7 +8,7 @@ Nothing here imports aiogram: handlers turn DomainError codes into messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -696,9 +696,27 @@ async def likely_duplicates(
     return same[:limit]
 
 
+# Tables whose rows can't simply be re-pointed at the survivor (a unique key on the client, e.g. one
+# loyalty account or one consent state per client): their domain service registers how to fold the
+# other's rows into the survivor's. A hook runs in the merge's transaction before the generic move.
+MergeHook = Callable[[AsyncSession, Client, Client, datetime], Awaitable[int]]
+MERGE_HOOKS: dict[str, MergeHook] = {}
+
+
+def on_merge(table: str) -> Callable[[MergeHook], MergeHook]:
+    """Register how `table`'s rows of a merged-away client join the survivor; returns rows moved."""
+
+    def decorator(fn: MergeHook) -> MergeHook:
+        MERGE_HOOKS[table] = fn
+        return fn
+
+    return decorator
+
+
 def _client_fk_columns() -> list[tuple[Any, Any]]:
-    """(table, column) of every foreign key to clients.id outside the client's own tables."""
-    own = {"clients", "client_phones", "client_tags", "client_search_terms"}
+    """(table, column) of every foreign key to clients.id outside the client's own tables and the
+    tables with a merge hook."""
+    own = {"clients", "client_phones", "client_tags", "client_search_terms", *MERGE_HOOKS}
     result = []
     for table in Base.metadata.sorted_tables:
         if table.name in own:
@@ -778,6 +796,11 @@ async def merge(
     if new_tags:
         await session.execute(insert(ClientTag), [{"client_id": survivor.id, "tag": t} for t in new_tags])
     moved["client_tags"] = len(new_tags)
+    from services import consent, loyalty, surveys  # noqa: F401  (they register their merge hooks)
+
+    for table_name, hook in MERGE_HOOKS.items():
+        if count := await hook(session, survivor, other, now):
+            moved[table_name] = count
     for table, column in _client_fk_columns():
         result = await session.execute(
             update(table).where(column == other.id).values({column.name: survivor.id})

@@ -210,6 +210,14 @@ def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
         InlineKeyboardButton(text=_("📜 History"), callback_data=cb("history")),
         InlineKeyboardButton(text=_("✏️ Edit"), callback_data=cb("edit")),
     )
+    # The customer side: points and purchases (handlers/loyalty.py), consent (handlers/consent.py) and,
+    # while the client isn't in the bot yet, a link to invite them (handlers/customers.py).
+    kb.row(
+        InlineKeyboardButton(text=_("🎁 Points"), callback_data=cb("loyalty")),
+        InlineKeyboardButton(text=_("🔔 Consent"), callback_data=cb("consent")),
+    )
+    if c.telegram_id is None:
+        kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb("invite")))
     if viewer.effective_role.value == "admin":
         kb.row(InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb("owner")))
     for dup in card.duplicates:

@@ -1,0 +1,9 @@
+"""customers (being built)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="customers")

@@ -1,0 +1,9 @@
+"""loyalty (being built)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="loyalty")

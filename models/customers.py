@@ -1,0 +1,3 @@
+"""customers (being built)."""
+
+from __future__ import annotations

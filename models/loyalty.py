@@ -1,0 +1,3 @@
+"""loyalty (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""surveys (being built)."""
+
+from __future__ import annotations
