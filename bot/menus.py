@@ -19,6 +19,14 @@ COMMON = [
     ("help", __("What this bot can do")),
     ("language", __("Change the language")),
 ]
+CUSTOMER = [
+    ("balance", __("My points and tier")),
+    ("gifts", __("Gifts for points")),
+    ("referral", __("Invite a friend")),
+    ("consent", __("Which messages I get")),
+    ("stop", __("Stop offers and surveys")),
+    ("forget", __("Unlink and forget me")),
+]
 STAFF = [
     ("today", __("My reminders: overdue, today, tomorrow")),
     ("find", __("Find a client")),
@@ -28,6 +36,7 @@ STAFF = [
     ("remind", __("Set a reminder")),
     ("deals", __("The deal pipeline")),
     ("newdeal", __("New deal")),
+    ("surveys", __("Satisfaction: CSAT and NPS")),
     ("timezone", __("My time zone")),
     ("cancel", __("Leave the current dialog")),
 ]
@@ -35,6 +44,7 @@ ADMIN = [
     ("overdue", __("Overdue reminders by manager")),
     ("invite", __("Invite a manager")),
     ("team", __("Managers and admins")),
+    ("loyalty", __("Bonus program settings and gifts")),
 ]
 
 
@@ -43,7 +53,7 @@ def commands_for(role: Role) -> list[tuple[str, object]]:
         return COMMON + STAFF + ADMIN
     if role == Role.manager:
         return COMMON + STAFF
-    return COMMON
+    return COMMON + CUSTOMER
 
 
 def render(i18n: I18n, role: Role, locale: str) -> list[BotCommand]:

@@ -41,6 +41,16 @@ async def send_to(deps: Deps, user: User, text: str, markup: InlineKeyboardMarku
 async def notify(ctx: JobContext) -> str:
     deps: Deps = ctx.deps
     user = await _recipient(ctx)
+    if (purpose := ctx.job.payload.get("purpose")) is not None:
+        from models.consent import Purpose
+        from services import consent
+
+        try:
+            client_id, purpose = int(ctx.job.payload["client_id"]), Purpose(purpose)
+        except (KeyError, TypeError, ValueError):
+            raise PermanentError("bad consent in payload") from None
+        if not await consent.allowed(ctx.session, client_id, purpose):
+            return "no_consent"
     locale = resolve_language(user, user.tg_language, deps.settings.default_language)
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         try:
@@ -151,3 +161,7 @@ async def reminder(ctx: JobContext) -> str:
     outcome = await send_to(deps, owner, text, markup)
     reminders_service.mark_sent(item, ctx.now)
     return outcome
+
+
+# Job kinds of the customer side live beside their domain; importing registers them.
+from scheduler import loyalty, surveys  # noqa: E402, F401

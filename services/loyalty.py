@@ -17,3 +17,10 @@ from models.users import User
 async def on_linked(session: AsyncSession, client: Client, user: User, now: datetime) -> None:
     """Welcome bonus and a pending referral are settled here once the loyalty program exists."""
     return None
+
+
+async def remember_referral(session: AsyncSession, user: User, code: str, now: datetime) -> bool:
+    """`/start r_<code>`: the person came through a customer's referral link; settled on linking.
+
+    Returns False for an unknown code (the caller says the link is not valid)."""
+    return False

@@ -18,11 +18,16 @@ async def notify(
     now: datetime,
     *,
     key: str | None = None,
+    consent: tuple[int, str] | None = None,
+    due_at: datetime | None = None,
     **params: object,
 ) -> bool:
-    return await enqueue(
-        session, NOTIFY, {"user_id": user_id, "notice": notice, "params": params}, now, key=key
-    )
+    """`consent=(client_id, purpose)`: a message to a customer, sent only if that purpose is allowed at
+    the moment it leaves (checked again by the job, not only now)."""
+    payload: dict[str, object] = {"user_id": user_id, "notice": notice, "params": params}
+    if consent is not None:
+        payload["client_id"], payload["purpose"] = consent[0], str(consent[1])
+    return await enqueue(session, NOTIFY, payload, due_at or now, key=key)
 
 
 async def sync_commands(session: AsyncSession, user_id: int, now: datetime) -> bool:

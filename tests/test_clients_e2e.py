@@ -69,6 +69,8 @@ async def test_add_dialog_step_by_step(app, tg, admin):
         ["📞 Записать контакт", "⏰ Напомнить"],
         ["💼 Сделка", "🗒 Заметка"],
         ["📜 История", "✏️ Изменить"],
+        ["🎁 Бонусы", "🔔 Согласия"],
+        ["📲 Пригласить в бот"],
     ]
     stored = await client_named(app, name)
     assert stored.owner_id == ANNA and stored.email is None and stored.position == "директор"
