@@ -171,12 +171,15 @@ async def test_language_switch_changes_replies_and_menu(app, tg, admin):
 
 
 async def test_command_menus_per_role_and_language(app, tg, admin):
-    assert list(menu(tg, None, "ru")) == ["start", "help", "language"]
+    customer = ["start", "help", "language", "balance", "gifts", "referral", "consent", "stop", "forget"]
+    assert list(menu(tg, None, "ru")) == customer
     assert menu(tg, None, "ru")["language"] == "Сменить язык"
+    assert menu(tg, None, "ru")["balance"] == "Мои баллы и уровень"
     assert menu(tg, None, "en")["language"] == "Change the language"
-    assert list(menu(tg, None, "")) == ["start", "help", "language"]  # other languages: DEFAULT_LANGUAGE
+    assert list(menu(tg, None, "")) == customer  # other languages: DEFAULT_LANGUAGE
     admin_menu = menu(tg, {"type": "chat", "chat_id": ADMIN_ID})
-    assert {"invite", "team", "cancel"} <= set(admin_menu)
+    assert {"invite", "team", "cancel", "loyalty", "surveys"} <= set(admin_menu)
+    assert not {"balance", "forget"} & set(admin_menu)
     assert admin_menu["invite"] == "Пригласить менеджера"
 
 
