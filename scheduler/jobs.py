@@ -44,11 +44,20 @@ async def notify(ctx: JobContext) -> str:
     if (purpose := ctx.job.payload.get("purpose")) is not None:
         from models.consent import Purpose
         from services import consent
+        from services.clients import _live
+        from services.errors import DomainError
 
         try:
             client_id, purpose = int(ctx.job.payload["client_id"]), Purpose(purpose)
         except (KeyError, TypeError, ValueError):
             raise PermanentError("bad consent in payload") from None
+        try:  # a record merged since: its consent and link moved to the survivor
+            client = await _live(ctx.session, client_id)
+        except DomainError:
+            return "no_client"
+        if client.telegram_id != user.id:  # unlinked (/forget) or linked to someone else since
+            return "not_linked"
+        client_id = client.id
         if not await consent.allowed(ctx.session, client_id, purpose):
             return "no_consent"
     locale = resolve_language(user, user.tg_language, deps.settings.default_language)
@@ -57,6 +66,10 @@ async def notify(ctx: JobContext) -> str:
             text, markup = notices.render(ctx.job.payload["notice"], ctx.job.payload.get("params", {}))
         except LookupError as e:
             raise PermanentError(str(e)) from None
+        if purpose == "marketing":  # every marketing message can be stopped in one tap
+            from bot.views.consent import with_unsubscribe
+
+            markup = with_unsubscribe(markup, client_id)
     return await send_to(deps, user, text, markup)
 
 

@@ -5,14 +5,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
-from models.consent import DEFAULTS, ClientConsent, Purpose
+from models.consent import DEFAULTS, ClientConsent, ConsentEvent, ConsentSource, Purpose
+from models.users import User
 from services.clients import on_merge
+
+# The version of the consent texts a customer sees (bot/views/consent.py); stored with every event.
+# Change it whenever those texts change in meaning.
+CONSENT_TEXT_VERSION = "2026-12"
+HISTORY_LIMIT = 20
 
 
 async def allowed(session: AsyncSession, client_id: int, purpose: Purpose) -> bool:
@@ -26,6 +35,94 @@ async def current(session: AsyncSession, client_id: int) -> dict[Purpose, bool]:
     state = dict(DEFAULTS)
     state.update({r.purpose: r.granted for r in rows})
     return state
+
+
+async def set(
+    session: AsyncSession,
+    client_id: int,
+    purpose: Purpose,
+    granted: bool,
+    source: ConsentSource,
+    actor_id: int | None,
+    text_version: str,
+    now: datetime,
+) -> bool:
+    """Record a decision: an immutable event and the new current state. Returns False (and writes
+    nothing) when the state already is `granted` — a double tap or a stale button."""
+    purpose = Purpose(purpose)
+    for _attempt in range(2):
+        row = await session.get(
+            ClientConsent, (client_id, purpose), with_for_update=True, populate_existing=True
+        )
+        current_state = DEFAULTS[purpose] if row is None else row.granted
+        if current_state == granted:
+            return False
+        if row is not None:
+            row.granted, row.updated_at = granted, now
+            break
+        # No row yet: insert it; if someone else inserted it meanwhile, read theirs and decide again.
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(ClientConsent)
+            .values(client_id=client_id, purpose=purpose, granted=granted, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[ClientConsent.client_id, ClientConsent.purpose])
+        )
+        if (await session.execute(stmt)).rowcount == 1:
+            break
+    else:
+        return False
+    session.add(
+        ConsentEvent(
+            client_id=client_id,
+            purpose=purpose,
+            granted=granted,
+            at=now,
+            source=source,
+            actor_id=actor_id,
+            text_version=text_version,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def withdraw_all(
+    session: AsyncSession,
+    client_id: int,
+    purposes: tuple[Purpose, ...],
+    source: ConsentSource,
+    actor_id: int | None,
+    now: datetime,
+) -> list[Purpose]:
+    """Withdraw several purposes at once (/stop, /forget); returns those that changed."""
+    changed = []
+    for purpose in purposes:
+        if await set(session, client_id, purpose, False, source, actor_id, CONSENT_TEXT_VERSION, now):
+            changed.append(purpose)
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    event: ConsentEvent
+    actor: User | None  # the person who pressed or recorded it, when known to the bot
+
+
+async def history(session: AsyncSession, client_id: int, limit: int = HISTORY_LIMIT) -> list[HistoryItem]:
+    """Newest first, with who did it."""
+    events = (
+        await session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.client_id == client_id)
+            .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    actors = {}
+    if ids:
+        actors = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_(ids)))).all()}
+    return [HistoryItem(e, actors.get(e.actor_id) if e.actor_id is not None else None) for e in events]
 
 
 @on_merge("client_consents")
