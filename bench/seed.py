@@ -37,7 +37,7 @@ from bench.dbsetup import is_postgres, reset_postgres  # noqa: E402
 from bot.db import create_engine  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from services.phones import digits_reversed  # noqa: E402
-from services.search import terms_of  # noqa: E402
+from services.search import duplicate_key, terms_of  # noqa: E402
 
 BENCH_MANAGER_BASE = 10_000_000  # managers are BENCH_MANAGER_BASE + 1 .. + M
 ADMIN_ID = 100
@@ -147,6 +147,7 @@ class Generator:
             "updated_at",
             "version",
             "last_contact_at",
+            "dup_key",
         ),
         "client_phones": ("id", "client_id", "e164", "digits_reversed"),
         "client_tags": ("client_id", "tag"),
@@ -239,6 +240,7 @@ class Generator:
                 created,
                 1,
                 contacts[-1],
+                duplicate_key(name, comp),
             )
         )
         phones = [f"+79{(cid * 7919) % 10**9:09d}"]
@@ -362,7 +364,9 @@ async def seed_postgres(url: str, gen: Generator, chunk: int) -> None:
         ):
             sequence = f"pg_get_serial_sequence('{table}', '{column}')"
             await conn.execute(f"SELECT setval({sequence}, (SELECT max({column}) FROM {table}))")
-        await conn.execute("ANALYZE")
+        # VACUUM as well: autovacuum (off on some servers) would have set the visibility map of a
+        # database that has been in use, so index-only scans (counts) don't visit the heap.
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -131,6 +133,27 @@ def _storage(
     return SqlStorage(session_factory, clock=clock), DisabledEventIsolation()
 
 
+def _call_plain_filters_inline(dp: Dispatcher) -> None:
+    """aiogram runs every non-async filter (F.text, F.data == ..., a small predicate) through
+    asyncio.to_thread at each check (aiogram/dispatcher/event/handler.py, see aiogram#1661), so an
+    update walking the routers made ~30 worker-thread round trips before reaching its handler.
+    Filters are cheap predicates that never block: they are called inline instead, unchanged."""
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            for handler in (observer._handler, *observer.handlers):
+                for flt in handler.filters or ():
+                    if not flt.awaitable:
+                        flt.callback = _inline(flt.callback)
+                        flt.awaitable = True
+
+
+def _inline(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return call
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> App:
     clock = clock or SystemClock()
     pin_response_models()
@@ -161,8 +184,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
     scheduler = Scheduler(queue, session_factory, clock, settings)
 
     storage, isolation = _storage(settings, session_factory, clock)
-    dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, clock=clock, deps=deps)
+    # Dialog state in the database is read through the update's own session (one connection and one
+    # transaction per update), so aiogram's FSM middleware goes after the session middleware; with
+    # Redis it stays first, so its lock covers the whole update.
+    in_db = isinstance(storage, SqlStorage)
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        disable_fsm=in_db,
+        settings=settings,
+        clock=clock,
+        deps=deps,
+    )
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    if in_db:
+        dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserMiddleware(clock, settings.admin_ids))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
     dp.update.outer_middleware(ErrorReporterMiddleware())
@@ -170,6 +206,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.inline_query, dp.my_chat_member):
         observer.middleware(gate)
     dp.include_routers(*build_routers())
+    _call_plain_filters_inline(dp)
 
     app = App(
         settings=settings,

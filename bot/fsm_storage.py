@@ -2,8 +2,9 @@
 
 Inside an update, dialog state is read and written through the update's own session (set by the
 session middleware in `CURRENT_SESSION`): the state change commits or rolls back together with
-what the handler saved, and on SQLite it never waits on the update's own write lock. Outside an
-update (aiogram reading the state before the middlewares run, scripts) it uses a session of its own.
+what the handler saved, and on SQLite it never waits on the update's own write lock. aiogram's FSM
+middleware runs after the session middleware (bot/app.py), so even its first read of the state is a
+statement of the update's session. Outside an update (scripts, tests) it uses a session of its own.
 """
 
 from __future__ import annotations

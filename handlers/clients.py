@@ -137,7 +137,12 @@ async def spec_of(state: FSMContext, key: str) -> str | None:
 async def card_view(
     session: AsyncSession, user: User, client: Client, settings: Settings, i18n: I18n
 ) -> tuple[str, InlineKeyboardMarkup]:
-    data = await svc.card(session, user, client)
+    return render_card(await svc.card(session, user, client), user, settings, i18n)
+
+
+def render_card(
+    data: svc.CardData, user: User, settings: Settings, i18n: I18n
+) -> tuple[str, InlineKeyboardMarkup]:
     return views.card_text(data, tz_of(user, settings), i18n.current_locale), views.card_keyboard(data, user)
 
 
@@ -244,9 +249,8 @@ async def clients_list(
         flt.status, flt.tag, flt.stale_days, access.sees_everything(user), not result.items and page == 0
     )
     text += "\n" + _("Filters: /clients active · prospect · inactive · tag vip · stale 30")
-    markup = views.list_keyboard(
-        result.items, key, result.page, result.has_next, views.clients_filter_row(spec)
-    )
+    rows = [svc.ListRow.of(client) for client in result.items]
+    markup = views.list_keyboard(rows, key, result.page, result.has_next, views.clients_filter_row(spec))
     return text, markup
 
 
@@ -254,9 +258,9 @@ async def find_list(
     session: AsyncSession, user: User, state: FSMContext, query_text: str, page: int, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup | None, svc.Page]:
     query = search.parse_query(query_text, settings.default_region)
-    result = await svc.search_page(session, user, query, page) if not query.empty else svc.Page([], 0, False)
+    result = await svc.search_rows(session, user, query, page) if not query.empty else svc.Page([], 0, False)
     if not result.items and page > 0:
-        result = await svc.search_page(session, user, query, 0)
+        result = await svc.search_rows(session, user, query, 0)
     if not result.items:
         text = _(
             "🔎 Nothing found for «{query}». Search by name, company, email, tag (#vip) or the last 4+ "
@@ -528,7 +532,9 @@ def router() -> Router:
     ) -> None:
         reply, markup, result = await find_list(session, user, state, text, 0, settings)
         if len(result.items) == 1 and not result.has_next:
-            await send_card(bot, chat_id, session, user, result.items[0], settings, i18n)
+            data = await svc.open_card(session, user, result.items[0].id)
+            card_text, card_markup = render_card(data, user, settings, i18n)
+            await bot.send_message(chat_id, card_text, reply_markup=card_markup)
             return
         await bot.send_message(chat_id, reply, reply_markup=markup)
 
@@ -729,12 +735,19 @@ def router() -> Router:
         state: FSMContext,
         bot: Bot,
     ) -> None:
+        action = callback_data.action
+        if action == "open":  # the card in one statement (access checked as load() does)
+            try:
+                data = await svc.open_card(session, user, callback_data.client_id)
+            except DomainError as e:
+                await query.answer(views.client_error(e), show_alert=True)
+                return
+            text, markup = render_card(data, user, settings, i18n)
+            await edit_or_send(query, text, markup)
+            await query.answer()
+            return
         client = await load(query, session, user, callback_data.client_id)
         if client is None:
-            return
-        action = callback_data.action
-        if action == "open":
-            await show_in_place(query, session, user, client, settings, i18n)
             return
         if client.version != callback_data.version:
             await stale(query, session, user, client, settings, i18n)

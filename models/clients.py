@@ -26,6 +26,8 @@ class Client(Base):
         Index("ix_clients_owner_last_contact", "owner_id", "last_contact_at"),
         # "My clients, newest first" is an index scan (LIMIT 9 for a page of 8).
         Index("ix_clients_owner_newest", "owner_id", "id"),
+        # Likely duplicates of a card: one probe for the same key (a manager: and the same owner).
+        Index("ix_clients_dup_key", "dup_key", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -52,6 +54,9 @@ class Client(Base):
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A merged-away record points at the survivor and is no longer shown.
     merged_into_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("clients.id"), index=True)
+    # A hash of the normalised name and company words (services.search.duplicate_key), kept by every
+    # write of either; None when the name alone says too little (a lone first name, no company).
+    dup_key: Mapped[str | None] = mapped_column(String(32))
 
     phones: Mapped[list[ClientPhone]] = relationship(
         back_populates="client", cascade="all, delete-orphan", order_by="ClientPhone.id", lazy="selectin"

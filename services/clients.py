@@ -11,15 +11,16 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import and_, delete, exists, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from models.base import Base
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
@@ -27,7 +28,7 @@ from models.deals import Deal, DealEvent
 from models.reminders import Reminder, ReminderStatus
 from models.users import STAFF_ROLES, User
 from services import access, audit, phones, search
-from services.errors import DomainError
+from services.errors import DomainError, NotFound
 
 PAGE = 8
 MAX_PHONES = 10
@@ -400,6 +401,11 @@ async def _flush_unique(session: AsyncSession, actor: User, **keys: Any) -> None
 # --- create ---
 
 
+def _rekey(client: Client) -> None:
+    """Keep the likely-duplicates key in step with the name and company."""
+    client.dup_key = search.duplicate_key(client.name, client.company)
+
+
 def _touch(client: Client, actor: User, now: datetime) -> None:
     client.version = (client.version or 0) + 1
     client.updated_at = now
@@ -430,6 +436,7 @@ async def create(session: AsyncSession, actor: User, data: ClientData, now: date
         phones=[ClientPhone(e164=e, digits_reversed=phones.digits_reversed(e)) for e in data.phones],
         tags=[ClientTag(tag=t) for t in tags],
     )
+    _rekey(client)
     try:
         async with await savepoint(session):
             session.add(client)
@@ -492,6 +499,8 @@ async def set_field(
         await _set_tags(session, client, new)
     else:
         setattr(client, field_name, new)
+        if field_name in ("name", "company"):
+            _rekey(client)
     _touch(client, actor, now)
     if field_name == "email":
         await _flush_unique(session, actor, email=new, exclude_id=client.id)
@@ -659,41 +668,18 @@ async def _move_client_work(
 async def likely_duplicates(
     session: AsyncSession, viewer: User, client: Client, limit: int = 2
 ) -> list[Client]:
-    """Other visible clients with the same name and company (case, ё/е and punctuation aside).
-
-    A lone first name without a company ("Иван") says too little to call two records the same person.
+    """Other visible clients with the same name and company (case, ё/е and punctuation aside): one
+    probe of (dup_key, owner_id). A lone first name without a company has no key (see duplicate_key).
     """
-    name_words = search.words(client.name)
-    company_words = search.words(client.company)
-    if not name_words or (len(name_words) < 2 and not company_words):
+    key = search.duplicate_key(client.name, client.company)
+    if key is None:
         return []
-    owner = None if access.sees_everything(viewer) else viewer.id
-    all_words = list(dict.fromkeys(name_words + company_words))[:6]
-    ranked = await search.by_selectivity(session, all_words, owner, exact=True)
-    if not ranked:
-        return []
-    driver, *others = ranked
-    t = aliased(ClientSearchTerm, name="t")
-    conditions = [t.term == driver, t.client_id != client.id]
-    if owner is not None:
-        conditions.insert(0, t.owner_id == owner)
-    for i, word in enumerate(others):
-        o = aliased(ClientSearchTerm, name=f"o{i}")
-        conditions.append(exists().where(o.client_id == t.client_id, o.term == word))
-    ids = (
-        await session.scalars(select(t.client_id).where(*conditions).order_by(t.client_id).limit(20))
-    ).all()
-    if not ids:
-        return []
-    candidates = (
-        await session.scalars(select(Client).where(Client.id.in_(ids), Client.merged_into_id.is_(None)))
-    ).all()
-    same = [
-        c
-        for c in sorted(candidates, key=lambda c: c.id)
-        if search.same_text(c.name, client.name) and search.same_text(c.company, client.company)
-    ]
-    return same[:limit]
+    stmt = select(Client).where(
+        Client.dup_key == key, Client.id != client.id, Client.merged_into_id.is_(None)
+    )
+    if not access.sees_everything(viewer):
+        stmt = stmt.where(Client.owner_id == viewer.id)
+    return list((await session.scalars(stmt.order_by(Client.id).limit(limit))).all())
 
 
 # Tables whose rows can't simply be re-pointed at the survivor (a unique key on the client, e.g. one
@@ -821,6 +807,7 @@ async def merge(
         .execution_options(synchronize_session=False)
     )
     other.merged_into_id = survivor.id
+    _rekey(survivor)  # the company may have been filled from the other
     _touch(other, actor, now)
     _touch(survivor, actor, now)
     await session.flush()
@@ -855,7 +842,7 @@ class ListFilter:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list[Client]
+    items: list[Any]  # Client; ListRow from search_rows
     page: int
     has_next: bool
 
@@ -897,7 +884,66 @@ async def search_page(
     return Page(items, page, len(ids) > size)
 
 
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """A client as a list button shows it."""
+
+    id: int
+    version: int
+    name: str
+    company: str | None
+    phone: str | None  # the first number, E.164
+
+    @classmethod
+    def of(cls, client: Client) -> ListRow:
+        return cls(
+            client.id,
+            client.version,
+            client.name,
+            client.company,
+            client.phones[0].e164 if client.phones else None,
+        )
+
+
+async def search_rows(
+    session: AsyncSession, viewer: User, query: search.Query, page: int, *, size: int = PAGE
+) -> Page:
+    """search_page as list rows: the search and the rows it shows are one statement."""
+    page = max(0, page)
+    owner = None if access.sees_everything(viewer) else viewer.id
+    found = await search.find_statement(session, query, owner, offset=page * size, limit=size + 1)
+    if found is None:
+        return Page([], page, False)
+    hits = found.subquery("hits")
+    first_phone = (
+        select(ClientPhone.e164)
+        .where(ClientPhone.client_id == Client.id)
+        .order_by(ClientPhone.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Client.id, Client.version, Client.name, Client.company, first_phone, Client.merged_into_id)
+        .select_from(hits)
+        .join(Client, Client.id == hits.c.client_id)
+        .order_by(hits.c.sort_key, hits.c.client_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    items = [ListRow(*row[:5]) for row in rows[:size] if row.merged_into_id is None]
+    return Page(items, page, len(rows) > size)
+
+
 # --- the card ---
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRef:
+    """What the card shows of a likely duplicate (and its Merge button needs)."""
+
+    id: int
+    name: str
+    company: str | None
+    created_at: datetime
 
 
 @dataclass
@@ -906,17 +952,104 @@ class CardData:
     owner: User | None
     next_reminder: Any  # Reminder | None
     deals: Any  # services.deals.OpenSummary
-    duplicates: list[Client]
+    duplicates: list[Any]  # DuplicateRef or Client: .id, .name, .company, .created_at
+
+
+_CARD_STATEMENTS: dict[bool, Any] = {}
+
+
+def _card_statement(everyone: bool):
+    """One SELECT for the whole card: the client with its phones and tags, the owner, the next pending
+    reminder, the open deals' count and sum, and up to two likely duplicates (the same dup_key among
+    the records the viewer may see). Built once per shape; :client_id and :viewer_id are bound."""
+    stmt = _CARD_STATEMENTS.get(everyone)
+    if stmt is not None:
+        return stmt
+    from services.deals import CLOSED_STAGES
+
+    nxt = aliased(Reminder, name="next_r")
+    pending = aliased(Reminder, name="pending_r")
+    next_id = (
+        select(pending.id)
+        .where(pending.client_id == Client.id, pending.status == ReminderStatus.pending)
+        .order_by(pending.due_at, pending.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    d = aliased(Deal, name="open_d")
+    open_deals = select().select_from(d).where(d.client_id == Client.id, d.stage.not_in(CLOSED_STAGES))
+    deal_columns = [
+        open_deals.add_columns(column).scalar_subquery().label(name)
+        for name, column in (
+            ("deals_n", func.count()),
+            ("currency_lo", func.min(d.currency)),
+            ("currency_hi", func.max(d.currency)),
+            ("deals_sum", func.coalesce(func.sum(d.amount), 0)),
+        )
+    ]
+    same = aliased(Client, name="same")
+    match = [same.dup_key == Client.dup_key, same.id != Client.id, same.merged_into_id.is_(None)]
+    if not everyone:
+        match.append(same.owner_id == bindparam("viewer_id"))
+    same_ids = select(same.id).where(*match).order_by(same.id)
+    dup_columns = []
+    joins = []
+    for i in range(2):
+        dup = aliased(Client, name=f"dup{i}")
+        joins.append((dup, dup.id == same_ids.offset(i).limit(1).scalar_subquery()))
+        dup_columns += [dup.id, dup.name, dup.company, dup.created_at]
+    stmt = (
+        select(Client, User, nxt, *deal_columns, *dup_columns)
+        .outerjoin(User, User.id == Client.owner_id)
+        .outerjoin(nxt, nxt.id == next_id)
+    )
+    for dup, on in joins:
+        stmt = stmt.outerjoin(dup, on)
+    stmt = stmt.where(Client.id == bindparam("client_id")).options(
+        joinedload(Client.phones), joinedload(Client.tags)
+    )
+    _CARD_STATEMENTS[everyone] = stmt
+    return stmt
+
+
+async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> CardData | None:
+    from services import deals as deals_service
+
+    everyone = access.sees_everything(viewer)
+    params: dict[str, Any] = {"client_id": client_id}
+    if not everyone:
+        params["viewer_id"] = viewer.id
+    row = (await session.execute(_card_statement(everyone), params)).unique().one_or_none()
+    if row is None:
+        return None
+    client, owner, reminder, count, currency_lo, currency_hi, total, *dups = row
+    if not count:
+        deals = deals_service.OpenSummary(count=0, sums={})
+    elif currency_lo == currency_hi:
+        deals = deals_service.OpenSummary(count=count, sums={currency_lo: Decimal(total)} if total else {})
+    else:  # several currencies: a sum for each
+        deals = await deals_service.open_summary(session, client_id)
+    duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
+    return CardData(client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates)
 
 
 async def card(session: AsyncSession, viewer: User, client: Client) -> CardData:
-    from services import deals as deals_service
-    from services import reminders as reminders_service
+    """Everything the card shows besides the client itself, in one statement."""
+    data = await _card_row(session, viewer, client.id)
+    if data is None:  # deleted meanwhile: nothing hangs on it any more
+        from services import deals as deals_service
 
-    return CardData(
-        client=client,
-        owner=await _owner(session, client),
-        next_reminder=await reminders_service.next_for_client(session, client.id),
-        deals=await deals_service.open_summary(session, client.id),
-        duplicates=await likely_duplicates(session, viewer, client),
-    )
+        return CardData(client, await _owner(session, client), None, deals_service.OpenSummary(0, {}), [])
+    data.client = client
+    return data
+
+
+async def open_card(session: AsyncSession, viewer: User, client_id: int) -> CardData:
+    """The card of a client the viewer may see (as access.visible_client decides), in one statement;
+    NotFound for a client that doesn't exist, was merged away or is someone else's."""
+    data = await _card_row(session, viewer, client_id)
+    if data is None or data.client.merged_into_id is not None:
+        raise NotFound()
+    if not access.sees_everything(viewer) and data.client.owner_id != viewer.id:
+        raise NotFound()
+    return data

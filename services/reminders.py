@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
@@ -252,49 +253,69 @@ def _items_query():
     ).outerjoin(Client, Client.id == Reminder.client_id)
 
 
-async def agenda(session: AsyncSession, owner_id: int, now: datetime, tz: str) -> Agenda:
-    """The owner's pending reminders: overdue (due and not done), the rest of today, tomorrow —
-    days in the owner's time zone."""
-    zone = ZoneInfo(tz)
-    today = now.astimezone(zone).date()
-    tomorrow_starts = _local_midnight(today + timedelta(days=1), zone)
-    tomorrow_ends = _local_midnight(today + timedelta(days=2), zone)
-    mine = [Reminder.owner_id == owner_id, Reminder.status == ReminderStatus.pending]
-    result = Agenda()
-    overdue_rows = await session.execute(
+_AGENDA: list[Any] = []
+
+
+def _agenda_statement() -> Any:
+    """The last AGENDA_LIMIT overdue and the next 2 × AGENDA_LIMIT upcoming rows, each carrying the
+    true totals of its groups; built once, with :owner_id, :now, :tomorrow_starts, :tomorrow_ends."""
+    if _AGENDA:
+        return _AGENDA[0]
+    now, starts, ends = bindparam("now"), bindparam("tomorrow_starts"), bindparam("tomorrow_ends")
+    mine = (Reminder.owner_id == bindparam("owner_id"), Reminder.status == ReminderStatus.pending)
+
+    def total(*where) -> Any:
+        return select(func.count()).select_from(Reminder).where(*mine, *where).scalar_subquery()
+
+    overdue = (
         _items_query()
+        .add_columns(literal(0).label("grp"), total(Reminder.due_at <= now), cast(null(), Integer))
         .where(*mine, Reminder.due_at <= now)
         .order_by(Reminder.due_at.desc(), Reminder.id.desc())
         .limit(AGENDA_LIMIT)
+        .subquery()
     )
-    result.overdue = [Item(*row) for row in overdue_rows.all()][::-1]
-    result.overdue_total = len(result.overdue)
-    if result.overdue_total == AGENDA_LIMIT:
-        result.overdue_total = (
-            await session.scalar(
-                select(func.count()).select_from(Reminder).where(*mine, Reminder.due_at <= now)
-            )
-            or 0
-        )
-    upcoming = await session.execute(
+    upcoming = (
         _items_query()
-        .where(*mine, Reminder.due_at > now, Reminder.due_at < tomorrow_ends)
+        .add_columns(
+            literal(1).label("grp"),
+            total(Reminder.due_at > now, Reminder.due_at < starts),
+            total(Reminder.due_at >= starts, Reminder.due_at < ends),
+        )
+        .where(*mine, Reminder.due_at > now, Reminder.due_at < ends)
         .order_by(Reminder.due_at, Reminder.id)
         .limit(AGENDA_LIMIT * 2)
+        .subquery()
     )
-    rows = upcoming.all()
-    for row in rows:
-        item = Item(*row)
-        (result.today if item.due_at < tomorrow_starts else result.tomorrow).append(item)
-    result.today_total, result.tomorrow_total = len(result.today), len(result.tomorrow)
-    if len(rows) == AGENDA_LIMIT * 2:  # capped: count what wasn't fetched
+    _AGENDA.append(union_all(select(overdue), select(upcoming)))
+    return _AGENDA[0]
 
-        async def count(start: datetime, end: datetime) -> int:
-            where = (*mine, Reminder.due_at > start, Reminder.due_at < end)
-            return await session.scalar(select(func.count()).select_from(Reminder).where(*where)) or 0
 
-        result.today_total = await count(now, tomorrow_starts)
-        result.tomorrow_total = await count(tomorrow_starts - timedelta(microseconds=1), tomorrow_ends)
+async def agenda(session: AsyncSession, owner_id: int, now: datetime, tz: str) -> Agenda:
+    """The owner's pending reminders: overdue (due and not done), the rest of today, tomorrow —
+    days in the owner's time zone. One statement (see _agenda_statement)."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    tomorrow_starts = _local_midnight(today + timedelta(days=1), zone)
+    params = {
+        "owner_id": owner_id,
+        "now": now,
+        "tomorrow_starts": tomorrow_starts,
+        "tomorrow_ends": _local_midnight(today + timedelta(days=2), zone),
+    }
+    rows = (await session.execute(_agenda_statement(), params)).all()
+    result = Agenda()
+    for *fields, group, first_total, second_total in sorted(rows, key=lambda r: (r[2], r[0])):
+        item = Item(*fields)
+        if group == 0:
+            result.overdue.append(item)
+            result.overdue_total = first_total
+        elif item.due_at < tomorrow_starts:
+            result.today.append(item)
+        else:
+            result.tomorrow.append(item)
+        if group == 1:
+            result.today_total, result.tomorrow_total = first_total, second_total
     return result
 
 

@@ -8,11 +8,12 @@ the whole email. Every query is an index range scan: `term >= p AND term < p || 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,6 +45,19 @@ def words(text: str | None) -> list[str]:
 def same_text(a: str | None, b: str | None) -> bool:
     """Equal up to case, ё/е, punctuation and spacing (used to spot likely duplicates)."""
     return words(a) == words(b)
+
+
+def duplicate_key(name: str | None, company: str | None) -> str | None:
+    """Clients with the same key are likely duplicates: the same name and company (see same_text).
+
+    A lone first name without a company ("Иван") says too little to call two records the same person,
+    so it has no key. The key is a hash, so it fits a small index whatever the lengths.
+    """
+    name_words, company_words = words(name), words(company)
+    if not name_words or (len(name_words) < 2 and not company_words):
+        return None
+    text = " ".join(name_words) + "\n" + " ".join(company_words)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def terms_of(client: Client, tags: Iterable[str] = ()) -> set[str]:
@@ -143,11 +157,25 @@ async def find_ids(
     `owner_id` None means every owner (admins). Each client appears once: a row counts only for the
     client's first term matching the driving word (checked through the (client_id, term) index).
     """
+    stmt = await find_statement(session, query, owner_id, offset=offset, limit=limit)
+    if stmt is None:
+        return []
+    return list((await session.scalars(stmt)).all())
+
+
+async def find_statement(
+    session: AsyncSession, query: Query, owner_id: int | None, *, offset: int, limit: int
+) -> Select | None:
+    """The SELECT behind find_ids: (client_id, sort key) rows in their order, or None when nothing
+    can match. Callers may use it as a subquery (the client's list row is then the same round trip)."""
     if query.phone_prefix:
-        return await _find_by_phone(session, query.phone_prefix, owner_id, offset=offset, limit=limit)
+        return _by_phone(query.phone_prefix, owner_id, offset=offset, limit=limit)
     if query.words:
-        return await _find_by_words(session, query, owner_id, offset=offset, limit=limit)
-    return []
+        ranked = await by_selectivity(session, query.words, owner_id)
+        if not ranked:
+            return None
+        return _by_words(ranked, query.tags, owner_id, offset=offset, limit=limit)
+    return None
 
 
 def _tag_filters(client_id_col, tags: Iterable[str]) -> list:
@@ -159,7 +187,7 @@ def _tag_filters(client_id_col, tags: Iterable[str]) -> list:
 
 
 async def by_selectivity(
-    session: AsyncSession, words: Iterable[str], owner_id: int | None, *, exact: bool = False
+    session: AsyncSession, words: Iterable[str], owner_id: int | None
 ) -> list[str] | None:
     """The words, rarest first (the rarest drives the scan; the others are index probes per row), or
     None when one of them matches nothing at all. Each count reads at most SELECTIVITY_CAP index
@@ -170,8 +198,7 @@ async def by_selectivity(
         return words
     capped = []
     for word in words:
-        match = ClientSearchTerm.term == word if exact else _prefix(ClientSearchTerm.term, word)
-        rows = select(ClientSearchTerm.client_id).where(match)
+        rows = select(ClientSearchTerm.client_id).where(_prefix(ClientSearchTerm.term, word))
         if owner_id is not None:
             rows = rows.where(ClientSearchTerm.owner_id == owner_id)
         capped.append(
@@ -184,12 +211,9 @@ async def by_selectivity(
     return sorted(words, key=lambda w: (counts[w], -len(w), w))
 
 
-async def _find_by_words(
-    session: AsyncSession, query: Query, owner_id: int | None, *, offset: int, limit: int
-) -> list[int]:
-    ranked = await by_selectivity(session, query.words, owner_id)
-    if not ranked:
-        return []
+def _by_words(
+    ranked: list[str], tags: Iterable[str], owner_id: int | None, *, offset: int, limit: int
+) -> Select:
     t = aliased(ClientSearchTerm, name="t")
     first, *rest = ranked
     earlier = aliased(ClientSearchTerm, name="d")
@@ -202,19 +226,22 @@ async def _find_by_words(
     for i, word in enumerate(rest):
         other = aliased(ClientSearchTerm, name=f"w{i}")
         conditions.append(exists().where(other.client_id == t.client_id, _probe_prefix(other.term, word)))
-    conditions += _tag_filters(t.client_id, query.tags)
-    stmt = select(t.client_id).where(*conditions).order_by(t.term, t.client_id).offset(offset).limit(limit)
-    return list((await session.scalars(stmt)).all())
+    conditions += _tag_filters(t.client_id, tags)
+    return (
+        select(t.client_id, t.term.label("sort_key"))
+        .where(*conditions)
+        .order_by(t.term, t.client_id)
+        .offset(offset)
+        .limit(limit)
+    )
 
 
-async def _find_by_phone(
-    session: AsyncSession, prefix: str, owner_id: int | None, *, offset: int, limit: int
-) -> list[int]:
+def _by_phone(prefix: str, owner_id: int | None, *, offset: int, limit: int) -> Select:
     p = aliased(ClientPhone, name="p")
     earlier = aliased(ClientPhone, name="e")
     # digits_reversed is unique (it is the E.164 number backwards), so it alone orders the results.
     stmt = (
-        select(p.client_id)
+        select(p.client_id, p.digits_reversed.label("sort_key"))
         .where(
             _prefix(p.digits_reversed, prefix),
             ~exists().where(
@@ -229,4 +256,4 @@ async def _find_by_phone(
     )
     if owner_id is not None:
         stmt = stmt.join(Client, Client.id == p.client_id).where(Client.owner_id == owner_id)
-    return list((await session.scalars(stmt)).all())
+    return stmt

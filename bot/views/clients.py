@@ -21,7 +21,7 @@ from bot.text import h, visible_length
 from models.clients import Client, ClientStatus
 from models.users import User
 from services import phones
-from services.clients import EDITABLE, CardData, Duplicate
+from services.clients import EDITABLE, CardData, Duplicate, ListRow
 from services.errors import DomainError
 from services.vcard import ImportReport
 
@@ -240,13 +240,13 @@ def back_to_card(client: Client) -> InlineKeyboardButton:
 # --- lists ---
 
 
-def client_label(client: Client) -> str:
-    extra = client.company or (phones.display(client.phones[0].e164) if client.phones else "")
-    return label(f"👤 {client.name}" + (f" · {extra}" if extra else ""))
+def client_label(item: ListRow) -> str:
+    extra = item.company or (phones.display(item.phone) if item.phone else "")
+    return label(f"👤 {item.name}" + (f" · {extra}" if extra else ""))
 
 
 def list_keyboard(
-    items: Sequence[Client], key: str, page: int, has_next: bool, extra_rows: Sequence[list] = ()
+    items: Sequence[ListRow], key: str, page: int, has_next: bool, extra_rows: Sequence[list] = ()
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for client in items:
