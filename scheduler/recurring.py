@@ -5,7 +5,7 @@ runs once at start."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -39,6 +39,20 @@ async def plan_admin_digests(session: AsyncSession, now: datetime, hour: int, de
         ):
             planned += 1
     return planned
+
+
+LOYALTY_DAILY_HOUR, LOYALTY_DAILY_MINUTE = 0, 5
+
+
+async def plan_loyalty_daily(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The bonus program's daily run (expiry, the coming birthday bonuses), once per local day of the
+    default time zone: at 00:05, or at once when the day's run hasn't been planned yet (a start later
+    in the day)."""
+    zone = ZoneInfo(default_tz)
+    local = now.astimezone(zone)
+    due = datetime.combine(local.date(), time(LOYALTY_DAILY_HOUR, LOYALTY_DAILY_MINUTE), zone).astimezone(UTC)
+    key = f"loyalty_daily:{local.date().isoformat()}"
+    return await enqueue(session, "loyalty_daily", {}, max(due, now), key=key)
 
 
 async def plan_stale_deal_nudges(

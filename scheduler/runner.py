@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from scheduler.queue import JobQueue
-from scheduler.recurring import plan_admin_digests, plan_stale_deal_nudges
+from scheduler.recurring import plan_admin_digests, plan_loyalty_daily, plan_stale_deal_nudges
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,11 @@ class Scheduler:
                 )
         except Exception:
             log.exception("planning stale-deal nudges failed")
+        try:
+            async with self.session_factory() as session, session.begin():
+                await plan_loyalty_daily(session, self.clock.now(), self.settings.default_timezone)
+        except Exception:
+            log.exception("planning the bonus program's daily run failed")
 
     def start(self) -> None:
         self.aps = AsyncIOScheduler(timezone=UTC)
