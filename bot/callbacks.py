@@ -97,11 +97,16 @@ class LoyaltyCb(CallbackData, prefix="ly"):
 
 
 class SurveyCb(CallbackData, prefix="sv"):
-    """handlers/surveys.py: a score pressed on a survey, or Skip of its comment."""
+    """handlers/surveys.py: a score pressed on a survey (csat, nps), or Skip of its comment (skip);
+    /surveys figures (stats: arg = a manager's id, page = the managers list page) and the admins'
+    settings (settings, on, off, delay: trigger names the trigger) with survey_id 0."""
 
     action: str
     survey_id: int
     score: int = -1
+    trigger: str = ""
+    arg: int = 0
+    page: int = 0
 
 
 class CustomerCb(CallbackData, prefix="cu"):

@@ -23,7 +23,7 @@ from models.deals import Deal, DealEvent
 from models.reminders import Reminder, ReminderStatus
 from models.users import User
 from services import clients as clients_service
-from services import reminders, search
+from services import reminders, search, surveys
 from services.access import visible_client
 from services.errors import DomainError, NotFound
 
@@ -528,6 +528,8 @@ async def change_stage(
     _event(session, deal, user.id, now, "stage", old_stage, stage, reopened=reopened)
     if "lost_reason" in values:
         _event(session, deal, user.id, now, "lost_reason", old_reason, values["lost_reason"])
+    if stage == "won":
+        await surveys.after(session, "deal_won", deal.client_id, deal.owner_id, deal.id, now)
     return deal
 
 

@@ -18,7 +18,7 @@ from models.clients import Client
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder
 from models.users import User
-from services import reminders, search
+from services import reminders, search, surveys
 from services.access import sees_everything, visible_client
 from services.deals import touch_client_deals
 from services.errors import DomainError, NotFound
@@ -109,6 +109,7 @@ async def log_contact(
             session, client.owner_id, text, next_step.due_at, now, client_id=client.id, created_by=user.id
         )
     await session.flush()
+    await surveys.after(session, "contact", client.id, client.owner_id, entry.id, now)
     await session.refresh(client)
     return Logged(entry, client, reminder)
 
