@@ -213,10 +213,11 @@ def router() -> Router:
 
     # --- the points card (staff) ---
 
-    @r.callback_query(ClientCb.filter(F.action == "loyalty"), flags=STAFF)
+    @r.callback_query(ClientCb.filter(F.action == "loyalty"), flags=STAFF)  # from the client card
+    @r.callback_query(LoyaltyCb.filter(F.action == "card"), flags=STAFF)  # back from its own screens
     async def card_button(
         query: CallbackQuery,
-        callback_data: ClientCb,
+        callback_data: ClientCb | LoyaltyCb,
         session: AsyncSession,
         user: User,
         state: FSMContext,
@@ -224,27 +225,9 @@ def router() -> Router:
         settings: Settings,
     ) -> None:
         ctx = Ctx(session, user, state, clock, settings)
+        client_id = callback_data.client_id if isinstance(callback_data, ClientCb) else callback_data.id
         try:
-            text, markup = await draw_card(ctx, callback_data.client_id)
-        except DomainError as e:
-            await query.answer(views.error(e), show_alert=True)
-            return
-        await edit_or_send(query, text, markup)
-        await query.answer()
-
-    @r.callback_query(LoyaltyCb.filter(F.action == "card"), flags=STAFF)
-    async def card_again(
-        query: CallbackQuery,
-        callback_data: LoyaltyCb,
-        session: AsyncSession,
-        user: User,
-        state: FSMContext,
-        clock: Clock,
-        settings: Settings,
-    ) -> None:
-        ctx = Ctx(session, user, state, clock, settings)
-        try:
-            text, markup = await draw_card(ctx, callback_data.id)
+            text, markup = await draw_card(ctx, client_id)
         except DomainError as e:
             await query.answer(views.error(e), show_alert=True)
             return
