@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -180,21 +181,26 @@ class JobQueue:
         return [r.id for r in rows]
 
     async def run_due(self) -> int:
-        """Claim one batch and run it. Returns how many jobs were run."""
+        """Claim due rows and run them, `concurrency` at a time, until a claim comes back short.
+
+        The pool never runs dry at a batch boundary: while the last claim was a full batch, the next
+        one is claimed as soon as fewer unstarted jobs remain than there are workers, so every worker
+        always has a job to start (and the paced sender always has jobs waiting for its slots). Jobs
+        start in due order. Returns how many jobs were run.
+        """
         async with self._tick_lock:
             ids = await self.claim()
             if not ids:
                 return 0
-            await self._run_batch(ids)
-            return len(ids)
+            return await self._run_batches(ids)
 
     async def wait_idle(self) -> None:
-        """Return once no batch is running (a stop waits for the batch in flight)."""
+        """Return once no job is running (a stop waits for the jobs in flight)."""
         async with self._tick_lock:
             pass
 
     async def drain(self, max_batches: int = 1000) -> int:
-        """Run batches until nothing is due (tests and start-up catch-up)."""
+        """Run until nothing is due (tests and start-up catch-up)."""
         total = 0
         for _ in range(max_batches):
             n = await self.run_due()
@@ -203,15 +209,43 @@ class JobQueue:
             total += n
         return total
 
-    async def _run_batch(self, ids: list[int]) -> None:
-        pending = list(ids)
-        semaphore = asyncio.Semaphore(self.concurrency)
+    async def _run_batches(self, ids: list[int]) -> int:
+        pending = deque(ids)  # claimed, not started yet: given back if we are stopped
+        ran = 0
+        more = len(ids) == self.batch_size  # a full batch: more may be due
+        changed = asyncio.Condition()
 
-        async def guarded(job_id: int) -> None:
-            async with semaphore:
-                if job_id not in pending:
-                    return
-                pending.remove(job_id)
+        async def feed() -> None:
+            nonlocal more
+            while more:
+                async with changed:
+                    await changed.wait_for(lambda: len(pending) < self.concurrency)
+                # A stop must not lose rows claimed in the database: let the claim finish and keep them
+                # in `pending`, so they are released with the rest.
+                claim = asyncio.ensure_future(self.claim())
+                try:
+                    batch = await asyncio.shield(claim)
+                except asyncio.CancelledError:
+                    pending.extend(await claim)
+                    raise
+                except Exception:
+                    log.exception("claiming the next batch failed; the next tick tries again")
+                    batch = []
+                async with changed:
+                    pending.extend(batch)
+                    more = len(batch) == self.batch_size
+                    changed.notify_all()
+
+        async def work() -> None:
+            nonlocal ran
+            while True:
+                async with changed:
+                    await changed.wait_for(lambda: pending or not more)
+                    if not pending:
+                        return
+                    job_id = pending.popleft()
+                    ran += 1
+                    changed.notify_all()  # the feeder watches how many are left
                 # A job in flight finishes (sent + marked done) even when the worker is being stopped:
                 # stopping between the send and the commit is what would send a message twice.
                 task = asyncio.ensure_future(self._run_one(job_id))
@@ -224,11 +258,13 @@ class JobQueue:
         try:
             # A TaskGroup, unlike gather, waits for every child when it is cancelled.
             async with asyncio.TaskGroup() as group:
-                for job_id in ids:
-                    group.create_task(guarded(job_id))
+                group.create_task(feed())
+                for _ in range(self.concurrency):
+                    group.create_task(work())
         finally:
             if pending:
-                await self._release(pending)
+                await self._release(list(pending))
+        return ran
 
     async def _release(self, ids: list[int]) -> None:
         """Give claimed-but-unstarted rows back (graceful stop), without counting an attempt."""

@@ -37,8 +37,7 @@ class Scheduler:
 
     async def tick(self) -> None:
         try:
-            while await self.queue.run_due() == self.queue.batch_size:
-                pass  # a full batch: more may be due, keep going
+            await self.queue.run_due()  # keeps claiming batches while they come back full
         except Exception:
             log.exception("queue tick failed; will try again at the next tick")
 
@@ -92,7 +91,8 @@ class Scheduler:
             return
         self.aps.shutdown(wait=False)
         self.aps = None
-        # Let a batch in flight finish so nothing is sent twice or left claimed.
+        # Stopping the tick lets the jobs in flight finish and gives claimed-but-unstarted rows back, so
+        # nothing is sent twice or left claimed; wait for that.
         try:
             async with asyncio.timeout(STOP_GRACE_SECONDS):
                 await self.queue.wait_idle()

@@ -181,6 +181,46 @@ async def test_restart_in_the_middle_of_a_batch_loses_nothing_and_sends_nothing_
     assert await statuses(session_factory) == {JobStatus.done: 30}
 
 
+@pytest.mark.parametrize("stop_after", [3, 7, 14, 21, 33])
+async def test_a_stop_across_batch_boundaries_loses_nothing_and_sends_nothing_twice(
+    session_factory, clock, stop_after
+):
+    """Batches of 7 run by 3 workers: the next batch is claimed while the last one's tail runs, so a stop
+    can come with two batches claimed, or during the claim itself; all unstarted rows go back."""
+    registry, sent = JobRegistry(), []
+    gate = asyncio.Event()
+
+    @registry.register("send")
+    async def send(ctx: JobContext) -> str:
+        sent.append(ctx.job.payload["i"])
+        if len(sent) == stop_after:
+            gate.set()
+        await asyncio.sleep(0.005)
+        return "sent"
+
+    async with session_factory() as s, s.begin():
+        for i in range(40):
+            await enqueue(s, "send", {"i": i}, clock.now(), key=f"send:{i}")
+    first = make_queue(session_factory, clock, registry, concurrency=3, batch_size=7, worker_id="first")
+    task = asyncio.create_task(first.run_due())  # one run keeps claiming while batches come back full
+    await gate.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    counts = await statuses(session_factory)
+    assert counts.get(JobStatus.running, 0) == 0
+    assert counts[JobStatus.done] == len(sent)
+    async with session_factory() as s:  # given-back rows carry no attempt
+        attempts = (await s.scalars(select(Job.attempts).where(Job.status == JobStatus.pending))).all()
+    assert set(attempts) <= {0}
+    left = 40 - len(sent)
+
+    second = make_queue(session_factory, clock, registry, batch_size=7, worker_id="second")
+    assert await second.run_due() == left  # a single run takes every batch that is due
+    assert sorted(sent) == list(range(40))
+    assert await statuses(session_factory) == {JobStatus.done: 40}
+
+
 async def test_two_workers_on_postgres_never_run_the_same_row(pg_url, pg_engine, clock):
     engine, db_url = pg_engine, pg_url
     registry, runs = JobRegistry(), []
