@@ -24,9 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import menus
 from bot.config import Settings
 from bot.db import create_engine, create_session_factory
+from bot.deps import Deps
 from bot.fsm_storage import SqlStorage
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import DbSessionMiddleware, ErrorReporterMiddleware, RoleGateMiddleware, UserMiddleware
+from bot.middlewares import (
+    ContextMiddleware,
+    DbSessionMiddleware,
+    ErrorReporterMiddleware,
+    RoleGateMiddleware,
+    UserMiddleware,
+)
 from bot.sender import RateLimiter, Sender
 from bot.telegram_models import pin_response_models
 from handlers import build_routers
@@ -37,18 +44,6 @@ from services import users as users_service
 from services.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Deps:
-    """What job handlers and handlers need besides the update itself."""
-
-    settings: Settings
-    bot: Bot
-    i18n: I18n
-    sender: Sender
-    clock: Clock
-    session_factory: async_sessionmaker[AsyncSession]
 
 
 @dataclass
@@ -201,6 +196,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
         dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserMiddleware(clock, settings.admin_ids))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dp.update.outer_middleware(ContextMiddleware(deps))
     dp.update.outer_middleware(ErrorReporterMiddleware())
     gate = RoleGateMiddleware()
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.inline_query, dp.my_chat_member):

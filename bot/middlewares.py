@@ -18,6 +18,8 @@ from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, U
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.context import Ctx
+from bot.deps import Deps
 from bot.fsm_storage import CURRENT_SESSION
 from models.users import Role, User
 from services import users as users_service
@@ -71,6 +73,24 @@ class UserMiddleware(BaseMiddleware):
         user = await users_service.touch(session, profile, self.clock.now(), self.admin_ids)
         data["user"] = user
         data["role"] = user.effective_role
+        return await handler(event, data)
+
+
+class ContextMiddleware(BaseMiddleware):
+    """Builds the handler's typed context (bot/context.py) once the session, user and locale are known."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        i18n = data.get("i18n")
+        locale = i18n.current_locale if i18n is not None else self.deps.settings.default_language
+        data["locale"] = locale
+        if "state" not in data or "user" not in data:
+            return await handler(event, data)
+        data["ctx"] = Ctx(
+            session=data["session"], user=data["user"], state=data["state"], deps=self.deps, locale=locale
+        )
         return await handler(event, data)
 
 

@@ -16,7 +16,7 @@ from services import digest
 from services.users import resolve_language
 
 if TYPE_CHECKING:
-    from bot.app import Deps
+    from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 

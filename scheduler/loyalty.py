@@ -18,7 +18,7 @@ from scheduler.queue import JobContext, PermanentError, enqueue
 from services import loyalty
 
 if TYPE_CHECKING:
-    from bot.app import Deps
+    from bot.deps import Deps
 
 DAILY, EXPIRE, BIRTHDAY = "loyalty_daily", "loyalty_expire", "loyalty_birthday"
 BATCHES_PER_RUN = 20

@@ -17,7 +17,7 @@ from services import surveys as surveys_service
 from services.users import SUPPORTED_LANGUAGES, resolve_language
 
 if TYPE_CHECKING:
-    from bot.app import Deps
+    from bot.deps import Deps
 
 
 @registry.register(surveys_service.SEND_JOB)
