@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -18,18 +20,36 @@ class TeamCb(CallbackData, prefix="team"):
 # --- Manager workspace. Shared by several handler modules; each action below names its owner. ---
 
 
+class CardAction(StrEnum):
+    """What a button on a client card does; the handler module that owns each is named beside it.
+    The values are what Telegram carries in callback_data: never change one (old buttons would stop
+    working), only add."""
+
+    open = "open"  # handlers/clients
+    edit = "edit"  # handlers/clients
+    status = "status"  # handlers/clients
+    delphone = "delphone"  # handlers/clients
+    addphone = "addphone"  # handlers/clients
+    note = "note"  # handlers/clients
+    merge = "merge"  # handlers/clients (arg = the other client's id)
+    mergeok = "mergeok"  # handlers/clients
+    owner = "owner"  # handlers/clients (admins)
+    log = "log"  # handlers/interactions
+    history = "history"  # handlers/interactions
+    voice = "voice"  # handlers/interactions (arg = interaction id)
+    remind = "remind"  # handlers/reminders
+    deals = "deals"  # handlers/deals
+    newdeal = "newdeal"  # handlers/deals
+    invite = "invite"  # handlers/customers
+    consent = "consent"  # handlers/consent
+    loyalty = "loyalty"  # handlers/loyalty
+
+
 class ClientCb(CallbackData, prefix="c"):
     """Buttons on a client card. `version` is the card's version when it was drawn: an action that
-    changes data refuses a stale one ("the card changed") and shows the card again.
+    changes data refuses a stale one ("the card changed") and shows the card again."""
 
-    actions: open, edit, note, owner, merge, status, tags (handlers/clients.py);
-             log, remind, history, voice (arg = interaction id) (handlers/interactions.py,
-             handlers/reminders.py);
-             deals, newdeal (handlers/deals.py);
-             invite (handlers/customers.py), consent (handlers/consent.py), loyalty (handlers/loyalty.py)
-    """
-
-    action: str
+    action: CardAction
     client_id: int
     version: int = 0
     page: int = 0
