@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
@@ -24,3 +25,10 @@ async def visible_client(session: AsyncSession, user: User, client_id: int) -> C
     if not sees_everything(user) and client.owner_id != user.id:
         raise NotFound()
     return client
+
+
+async def client_of(session: AsyncSession, user_id: int) -> Client | None:
+    """The live client record a customer's Telegram account is linked to, if any."""
+    return await session.scalar(
+        select(Client).where(Client.telegram_id == user_id, Client.merged_into_id.is_(None))
+    )

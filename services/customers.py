@@ -26,6 +26,7 @@ from models.users import User
 from services import audit, consent, loyalty, notify, phones
 from services import clients as clients_service
 from services import users as users_service
+from services.access import client_of
 from services.errors import DomainError
 
 INVITE_PREFIX = "c_"
@@ -35,12 +36,6 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,62}$")
 LEAD_SOURCE = "Telegram bot"
 # /forget withdraws these at once; service messages stop anyway once nobody is linked.
 FORGET_PURPOSES = (Purpose.marketing, Purpose.surveys)
-
-
-async def client_of(session: AsyncSession, user_id: int) -> Client | None:
-    return await session.scalar(
-        select(Client).where(Client.telegram_id == user_id, Client.merged_into_id.is_(None))
-    )
 
 
 # --- invites ---

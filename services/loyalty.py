@@ -54,9 +54,8 @@ from models.loyalty import (
     Referral,
 )
 from models.users import User
-from services import customers as customers_service
 from services import notify, reminders
-from services.access import sees_everything, visible_client
+from services.access import client_of, sees_everything, visible_client
 from services.clients import on_merge
 from services.errors import DomainError, NotAllowed, NotFound
 
@@ -731,7 +730,7 @@ async def summary(
 
 async def customer_summary(session: AsyncSession, user: User, now: datetime) -> Summary:
     """/balance: the linked customer's own points. Not linked: DomainError("not_linked")."""
-    client = await customers_service.client_of(session, user.id)
+    client = await client_of(session, user.id)
     if client is None:
         raise DomainError("not_linked")
     return await summary(session, client, now, last=LAST_ENTRIES, with_expiring=True)
@@ -820,7 +819,7 @@ async def catalog(session: AsyncSession, *, active_only: bool) -> list[Gift]:
 
 
 async def customer_gifts(session: AsyncSession, user: User) -> tuple[Client, int, list[Gift]]:
-    client = await customers_service.client_of(session, user.id)
+    client = await client_of(session, user.id)
     if client is None:
         raise DomainError("not_linked")
     acc = await session.get(LoyaltyAccount, client.id)
@@ -839,7 +838,7 @@ async def request_gift(
 ) -> GiftRequested:
     """The customer's request: the points are reserved (a ledger entry) and the owner manager gets a
     reminder and a notice with Handed over / Cancel. Once per (client, nonce): a double tap asks once."""
-    client = await customers_service.client_of(session, user.id)
+    client = await client_of(session, user.id)
     if client is None:
         raise DomainError("not_linked")
     key = f"gift:{client.id}:{nonce}"
@@ -1009,7 +1008,7 @@ async def referral_code(session: AsyncSession, client: Client, now: datetime) ->
 
 
 async def customer_referral_code(session: AsyncSession, user: User, now: datetime) -> str:
-    client = await customers_service.client_of(session, user.id)
+    client = await client_of(session, user.id)
     if client is None:
         raise DomainError("not_linked")
     return await referral_code(session, client, now)
@@ -1033,7 +1032,7 @@ async def remember_referral(session: AsyncSession, user: User, code: str, now: d
             break
     if referrer is None:
         return False
-    if referrer.telegram_id == user.id or await customers_service.client_of(session, user.id) is not None:
+    if referrer.telegram_id == user.id or await client_of(session, user.id) is not None:
         return True  # a valid link, but not a newcomer
     await session.execute(
         _insert(session, Referral)
