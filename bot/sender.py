@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.text import split_message
 from models.users import User
-from scheduler.queue import PermanentError
 from services.clock import Clock
+from services.queue import PermanentError
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import bot.views.loyalty  # noqa: F401  (registers the loyalty notices the queued messages use)
 from models.clients import Client
 from scheduler.jobs import registry
-from scheduler.queue import JobContext, PermanentError, enqueue
+from scheduler.queue import JobContext
 from services import loyalty
+from services.queue import PermanentError, enqueue
 
 if TYPE_CHECKING:
     from bot.deps import Deps

@@ -21,31 +21,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.jobs import Job, JobStatus
 from services.clock import Clock
+from services.queue import PermanentError, Retry, cancel, enqueue
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "JobContext",
+    "JobHandler",
+    "JobQueue",
+    "JobRegistry",
+    "PermanentError",
+    "Retry",
+    "backoff",
+    "cancel",
+    "enqueue",
+]
 
 LATE_AFTER = timedelta(minutes=2)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 MAX_CONCURRENCY = 8
-
-
-class Retry(Exception):
-    """A handler asks to run again later (e.g. outside quiet hours) without counting a failure."""
-
-    def __init__(self, delay: timedelta, reason: str = "") -> None:
-        super().__init__(reason or f"retry in {delay}")
-        self.delay = delay
-
-
-class PermanentError(Exception):
-    """The job can never succeed (bad payload, a request Telegram rejects): fail it without retrying."""
 
 
 @dataclass(slots=True)
@@ -76,48 +75,6 @@ class JobRegistry:
             return fn
 
         return decorator
-
-
-async def enqueue(
-    session: AsyncSession,
-    kind: str,
-    payload: dict[str, Any],
-    due_at: datetime,
-    *,
-    key: str | None = None,
-    max_attempts: int = 8,
-) -> bool:
-    """Add a job in the caller's transaction. With `key`, a second enqueue of the same key is a no-op.
-
-    Returns True when a row was inserted.
-    """
-    if due_at.tzinfo is None:
-        raise ValueError("due_at must be timezone-aware")
-    values = {
-        "kind": kind,
-        "payload": payload,
-        "due_at": due_at,
-        "status": JobStatus.pending,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "idempotency_key": key,
-    }
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Job).values(**values)
-    if key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[Job.idempotency_key])
-    result = await session.execute(stmt)
-    return bool(result.rowcount)
-
-
-async def cancel(session: AsyncSession, key: str) -> bool:
-    result = await session.execute(
-        update(Job)
-        .where(Job.idempotency_key == key, Job.status == JobStatus.pending)
-        .values(status=JobStatus.cancelled)
-    )
-    return bool(result.rowcount)
 
 
 def backoff(attempts: int) -> timedelta:

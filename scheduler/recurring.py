@@ -8,20 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.users import User
-from scheduler.queue import enqueue
 from services import users as users_service
-
-
-def next_local_occurrence(hour: int, tz_name: str, now: datetime, minute: int = 0) -> datetime:
-    tz = ZoneInfo(tz_name)
-    trigger = CronTrigger(hour=hour, minute=minute, timezone=tz)
-    fire = trigger.get_next_fire_time(None, now.astimezone(tz))
-    assert fire is not None
-    return fire.astimezone(UTC)
+from services.queue import enqueue
+from services.timezones import next_local_occurrence
 
 
 def user_timezone(user: User, default: str) -> str:

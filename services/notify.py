@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.queue import enqueue
+from services.queue import enqueue
 
 NOTIFY = "notify"
 

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client
 from models.reminders import Reminder, ReminderStatus
 from models.users import User
-from scheduler.queue import cancel as cancel_job
-from scheduler.queue import enqueue
 from services.access import sees_everything
 from services.errors import DomainError, NotFound
+from services.queue import cancel as cancel_job
+from services.queue import enqueue
 
 REMINDER_JOB = "reminder"
 TEXT_LIMIT = 1000

@@ -31,11 +31,11 @@ from models.clients import Client
 from models.consent import Purpose
 from models.surveys import Survey, SurveySetting, SurveyStatus, SurveyTrigger
 from models.users import Role, User
-from scheduler.queue import enqueue
 from services import consent, reminders
 from services.access import sees_everything
 from services.errors import DomainError, NotAllowed, NotFound
 from services.notify import notify
+from services.queue import enqueue
 
 SEND_JOB = "survey.send"
 LIMIT = timedelta(days=14)  # at most one survey per customer in this long

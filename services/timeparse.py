@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.jobs import Job, JobStatus
 from models.users import User
-from scheduler.recurring import next_local_occurrence
 from services.errors import DomainError
+from services.timezones import next_local_occurrence
 
 DEFAULT_TIME = time(9, 0)
 MAX_AHEAD_DAYS = 366 * 10

@@ -12,7 +12,8 @@ from bot.db import create_engine, create_session_factory
 from models.jobs import Job, JobStatus
 from models.users import Role, User
 from scheduler.queue import JobContext, JobQueue, JobRegistry, PermanentError, Retry, backoff, cancel, enqueue
-from scheduler.recurring import next_local_occurrence, plan_admin_digests
+from scheduler.recurring import plan_admin_digests
+from services.timezones import next_local_occurrence
 
 
 def make_queue(session_factory, clock, registry, **kw) -> JobQueue:
