@@ -25,15 +25,18 @@ from bot import menus
 from bot.config import Settings
 from bot.db import create_engine, create_session_factory
 from bot.deps import Deps
-from bot.fsm_storage import SqlStorage
+from bot.fsm_storage import CommitBoundStorage, SqlStorage
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import (
+    ChatSerializer,
     ContextMiddleware,
-    DbSessionMiddleware,
-    ErrorReporterMiddleware,
+    FloodGuard,
+    PrivateChatsOnly,
     RoleGateMiddleware,
+    UnitOfWorkMiddleware,
     UserMiddleware,
 )
+from bot.outbox import HoldUntilCommit
 from bot.sender import RateLimiter, Sender
 from bot.telegram_models import pin_response_models
 from handlers import build_routers
@@ -124,7 +127,7 @@ def _storage(
 
         key_builder = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         storage = RedisStorage.from_url(settings.redis_url, key_builder=key_builder)
-        return storage, RedisEventIsolation(storage.redis, key_builder=key_builder)
+        return CommitBoundStorage(storage), RedisEventIsolation(storage.redis, key_builder=key_builder)
     return SqlStorage(session_factory, clock=clock), DisabledEventIsolation()
 
 
@@ -179,25 +182,31 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
     scheduler = Scheduler(queue, session_factory, clock, settings)
 
     storage, isolation = _storage(settings, session_factory, clock)
-    # Dialog state in the database is read through the update's own session (one connection and one
-    # transaction per update), so aiogram's FSM middleware goes after the session middleware; with
-    # Redis it stays first, so its lock covers the whole update.
-    in_db = isinstance(storage, SqlStorage)
+    # The update pipeline, in order (bot/middlewares.py explains each step). aiogram's own FSM
+    # middleware is placed after the unit of work, so dialog state is read and saved in the update's
+    # transaction; its event isolation is off because ChatSerializer already holds the chat (and,
+    # with Redis, the cross-instance lock).
     dp = Dispatcher(
         storage=storage,
-        events_isolation=isolation,
-        disable_fsm=in_db,
+        events_isolation=DisabledEventIsolation(),
+        disable_fsm=True,
         settings=settings,
         clock=clock,
         deps=deps,
     )
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
-    if in_db:
-        dp.update.outer_middleware(dp.fsm)
+    bot.session.middleware(HoldUntilCommit())
+    dp.update.outer_middleware(PrivateChatsOnly(i18n))
+    dp.update.outer_middleware(
+        FloodGuard(settings.flood_rate, settings.flood_burst, settings.flood_cooldown_seconds, i18n)
+    )
+    dp.update.outer_middleware(
+        ChatSerializer(None if isinstance(isolation, DisabledEventIsolation) else isolation)
+    )
+    dp.update.outer_middleware(UnitOfWorkMiddleware(session_factory, i18n, clock, sender))
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserMiddleware(clock, settings.admin_ids))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
     dp.update.outer_middleware(ContextMiddleware(deps))
-    dp.update.outer_middleware(ErrorReporterMiddleware())
     gate = RoleGateMiddleware()
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.inline_query, dp.my_chat_member):
         observer.middleware(gate)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     send_rate: float = Field(default=25, gt=0, le=30)
     log_level: str = "INFO"
+    # Flood control: a person's updates beyond this sustained rate (and burst) are ignored for a while.
+    flood_rate: float = Field(default=2.0, gt=0, le=1000)
+    flood_burst: int = Field(default=12, ge=1, le=10_000)
+    flood_cooldown_seconds: float = Field(default=10.0, ge=1, le=3600)
     # Queue tuning; rarely changed, documented in .env.example.
     queue_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     queue_batch_size: int = Field(default=50, ge=1, le=1000)

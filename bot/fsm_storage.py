@@ -1,10 +1,17 @@
-"""FSM storage in the database, so a restart doesn't drop a half-done dialog (used without Redis).
+"""Dialog (FSM) state that commits with the update.
+
+`SqlStorage`: in the database, so a restart doesn't drop a half-done dialog (used without Redis).
 
 Inside an update, dialog state is read and written through the update's own session (set by the
 session middleware in `CURRENT_SESSION`): the state change commits or rolls back together with
 what the handler saved, and on SQLite it never waits on the update's own write lock. aiogram's FSM
 middleware runs after the session middleware (bot/app.py), so even its first read of the state is a
 statement of the update's session. Outside an update (scripts, tests) it uses a session of its own.
+
+`CommitBoundStorage`: wraps Redis (or any other storage) so that a dialog step's state is written only
+after the update's transaction committed (just before its replies leave, bot/outbox.py), and not at
+all when it rolled back: a prompt is never shown for a step whose state wasn't saved, and a failed
+step leaves the dialog where it was.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outbox import OUTBOX
 from models.fsm import FsmRecord
 from services.clock import Clock, SystemClock
 
@@ -85,3 +93,57 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         return None
+
+
+class CommitBoundStorage(BaseStorage):
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    def _pending(self, key: StorageKey) -> dict[str, Any] | None:
+        box = OUTBOX.get()
+        if box is None:
+            return None
+        entry = box.pending_state.get(key)
+        if entry is None:
+            entry = box.pending_state[key] = {}
+
+            async def apply() -> None:
+                if "state" in entry:
+                    await self.inner.set_state(key, entry["state"])
+                if "data" in entry:
+                    await self.inner.set_data(key, entry["data"])
+
+            box.after_commit.append(apply)
+        return entry
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        entry = self._pending(key)
+        if entry is None:
+            await self.inner.set_state(key, value)
+        else:
+            entry["state"] = value
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        box = OUTBOX.get()
+        entry = box.pending_state.get(key) if box is not None else None
+        if entry is not None and "state" in entry:
+            return entry["state"]
+        return await self.inner.get_state(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        entry = self._pending(key)
+        if entry is None:
+            await self.inner.set_data(key, data)
+        else:
+            entry["data"] = dict(data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        box = OUTBOX.get()
+        entry = box.pending_state.get(key) if box is not None else None
+        if entry is not None and "data" in entry:
+            return dict(entry["data"])
+        return await self.inner.get_data(key)
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -2,8 +2,9 @@
 
 Paces to SEND_RATE overall and about one message per second per chat, honours 429 retry_after,
 marks a user blocked on 403 and a chat unreachable on "chat not found" (and stops sending to
-them), and splits text over 4096 characters at line boundaries. Direct replies to a person's
-own message don't come here; reminders, surveys, campaigns and notices do.
+them), and splits text over 4096 characters at line boundaries. Reminders, surveys, campaigns and
+notices come here; direct replies to a person's own update leave through bot/outbox.py after their
+update committed, waiting out the same 429 holds and taking their place in the same overall rate.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outbox import ReplyPacer
 from bot.text import split_message
 from models.users import User
 from services.clock import Clock
@@ -60,6 +62,8 @@ class RateLimiter:
         self.sleep = sleep
         self._next_global = 0.0
         self._next_chat: dict[int, float] = {}
+        self._held_all = 0.0  # a 429 holds everything (or one chat) until then
+        self._held_chat: dict[int, float] = {}
 
     def _reserve(self, chat_id: int) -> float:
         now = self.monotonic()
@@ -76,14 +80,33 @@ class RateLimiter:
         if delay > 0:
             await self.sleep(delay)
 
+    async def wait_reply(self, chat_id: int | None) -> None:
+        """A direct reply goes at once unless a 429 holds its chat or everything; it takes a place in
+        the overall rate, so the proactive sends behind it leave room for it."""
+        now = self.monotonic()
+        self._next_global = max(self._next_global, now) + self.interval
+        until = max(self._held_all, self._held_chat.get(chat_id, 0.0) if chat_id is not None else 0.0)
+        if until > now:
+            await self.sleep(until - now)
+
     def hold_chat(self, chat_id: int, seconds: float) -> None:
-        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), self.monotonic() + seconds)
+        until = self.monotonic() + seconds
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), until)
+        self._held_chat[chat_id] = max(self._held_chat.get(chat_id, 0.0), until)
+        if len(self._held_chat) > 10_000:
+            now = self.monotonic()
+            self._held_chat = {c: t for c, t in self._held_chat.items() if t > now}
 
     def hold_all(self, seconds: float) -> None:
-        self._next_global = max(self._next_global, self.monotonic() + seconds)
+        until = self.monotonic() + seconds
+        self._next_global = max(self._next_global, until)
+        self._held_all = max(self._held_all, until)
 
 
-class Sender:
+class Sender(ReplyPacer):
+    """Proactive messages (`send`), and the pacing and bookkeeping direct replies share with them
+    (`ReplyPacer`: bot/outbox.py sends every reply after its update committed)."""
+
     def __init__(
         self,
         bot: Bot,
@@ -147,6 +170,18 @@ class Sender:
             except (TelegramNetworkError, TelegramServerError):
                 raise
         raise RuntimeError(f"still rate limited after {MAX_RETRY_AFTER_WAITS} waits")
+
+    async def before_reply(self, chat_id: int | None) -> None:
+        await self.limiter.wait_reply(chat_id)
+
+    def after_429(self, chat_id: int | None, seconds: float) -> None:
+        if chat_id is None:
+            self.limiter.hold_all(seconds)
+        else:
+            self.limiter.hold_chat(chat_id, seconds)
+
+    async def mark_blocked(self, chat_id: int) -> None:
+        await self._mark(chat_id, blocked=True)
 
     async def _reachable(self, chat_id: int) -> bool:
         async with self.session_factory() as session:

@@ -11,6 +11,7 @@ from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.invites import Invite, InviteKind
 from models.jobs import Job, JobStatus
 from models.reminders import Reminder, ReminderStatus
+from models.updates import ProcessedUpdate
 from models.users import STAFF_ROLES, Role, User
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "InviteKind",
     "Job",
     "JobStatus",
+    "ProcessedUpdate",
     "Purpose",
     "Reminder",
     "ReminderStatus",

@@ -97,6 +97,9 @@ def app_settings(tg: FakeTelegram, db_url: str, **overrides: object) -> Settings
         "default_language": "ru",
         "default_timezone": "Europe/Moscow",
         "send_rate": 30,
+        # A scripted person clicks far faster than a thumb; the flood tests set realistic limits.
+        "flood_rate": 1000,
+        "flood_burst": 10_000,
         "_env_file": None,
     }
     values.update(overrides)

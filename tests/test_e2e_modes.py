@@ -84,7 +84,7 @@ async def test_redis_keeps_dialog_state_for_several_instances(tg, db_url, engine
         unavailable("Redis", e)
     async with running_app(app_settings(tg, db_url, redis_url=redis_url()), clock, engine) as app:
         await tg.wait_for_bot()
-        assert type(app.dp.storage).__name__ == "RedisStorage"
+        assert type(app.dp.storage.inner).__name__ == "RedisStorage"  # held until each update commits
         p = tg.user(23, "Pat", language_code="en")
         key = StorageKey(bot_id=app.bot.id, chat_id=23, user_id=23)
         await app.dp.storage.set_state(key, "Dialog:step1")
