@@ -260,7 +260,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     await self._apologise(update, data, box, "while committing")
                     return None
                 except Exception:
-                    await session.rollback()
+                    await _rollback(session)
                     await self._apologise(update, data, box, "while committing")
                     return None
             finally:
@@ -295,6 +295,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 await update.inline_query.answer([], cache_time=0, is_personal=True)
         except TelegramAPIError:  # pragma: no cover - the calls are only held here
             log.warning("could not queue the apology for error %s", ref)
+
+
+async def _rollback(session: AsyncSession) -> None:
+    """Roll back after a failed commit; a commit that failed after it was done has nothing to undo."""
+    try:
+        await session.rollback()
+    except Exception:
+        log.warning("rollback after a failed commit failed too", exc_info=True)
 
 
 class UserMiddleware(BaseMiddleware):
