@@ -38,7 +38,9 @@ from bot.views import clients as views
 from models.clients import Client, ClientStatus
 from models.users import User
 from services import access, notify, phones, search, vcard
+from services import card as card_service
 from services import clients as svc
+from services import merge as merge_service
 from services.clock import Clock
 from services.errors import DomainError
 
@@ -137,7 +139,7 @@ async def spec_of(state: FSMContext, key: str) -> str | None:
 async def card_view(
     session: AsyncSession, user: User, client: Client, settings: Settings, i18n: I18n
 ) -> tuple[str, InlineKeyboardMarkup]:
-    return render_card(await svc.card(session, user, client), user, settings, i18n)
+    return render_card(await card_service.card(session, user, client), user, settings, i18n)
 
 
 def render_card(
@@ -532,7 +534,7 @@ def router() -> Router:
     ) -> None:
         reply, markup, result = await find_list(session, user, state, text, 0, settings)
         if len(result.items) == 1 and not result.has_next:
-            data = await svc.open_card(session, user, result.items[0].id)
+            data = await card_service.open_card(session, user, result.items[0].id)
             card_text, card_markup = render_card(data, user, settings, i18n)
             await bot.send_message(chat_id, card_text, reply_markup=card_markup)
             return
@@ -738,7 +740,7 @@ def router() -> Router:
         action = callback_data.action
         if action == "open":  # the card in one statement (access checked as load() does)
             try:
-                data = await svc.open_card(session, user, callback_data.client_id)
+                data = await card_service.open_card(session, user, callback_data.client_id)
             except DomainError as e:
                 await query.answer(views.client_error(e), show_alert=True)
                 return
@@ -812,7 +814,7 @@ def router() -> Router:
             await query.answer()
         elif action == "mergeok":
             try:
-                survivor = await svc.merge(
+                survivor = await merge_service.merge(
                     session, user, client.id, callback_data.arg, callback_data.version, clock.now()
                 )
             except svc.Stale:

@@ -15,6 +15,7 @@ from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import clients as svc
+from services import merge as merge_service
 from services import search
 from services.errors import DomainError
 
@@ -498,8 +499,8 @@ async def test_merge_moves_everything_and_fills_empty_fields(session):
     )
     await session.flush()
     with pytest.raises(svc.Stale):
-        await svc.merge(session, anna, keep.id, gone.id, 99, NOW)
-    survivor = await svc.merge(session, anna, keep.id, gone.id, 1, NOW)
+        await merge_service.merge(session, anna, keep.id, gone.id, 99, NOW)
+    survivor = await merge_service.merge(session, anna, keep.id, gone.id, 1, NOW)
     assert survivor.id == keep.id and survivor.version == 2
     assert sorted(p.e164 for p in survivor.phones) == ["+79161112233", "+79991234567"]
     assert sorted(t.tag for t in survivor.tags) == ["b2b", "vip"]
@@ -520,7 +521,7 @@ async def test_merge_moves_everything_and_fills_empty_fields(session):
     assert event.details["moved"]["interactions.client_id"] == 1
     # the merged-away record is gone from every view
     with pytest.raises(DomainError):
-        await svc.merge(session, olga, keep.id, gone.id, 2, NOW)
+        await merge_service.merge(session, olga, keep.id, gone.id, 2, NOW)
     assert [c.id for c in (await svc.list_page(session, anna, svc.ListFilter(), 0, NOW)).items] == [keep.id]
     # a phone of the merged record now leads to the survivor
     with pytest.raises(svc.Duplicate) as e:
@@ -538,7 +539,7 @@ async def test_merging_clients_of_two_owners_gives_the_survivors_owner_the_deals
     )
     session.add_all([deal, reminder])
     await session.flush()
-    await svc.merge(session, olga, kept.id, gone.id, kept.version, NOW)
+    await merge_service.merge(session, olga, kept.id, gone.id, kept.version, NOW)
     await session.refresh(deal)
     await session.refresh(reminder)
     assert (deal.client_id, deal.owner_id) == (kept.id, anna.id)
@@ -552,10 +553,10 @@ async def test_merge_only_what_the_actor_can_see(session):
     mine = await add(session, anna, "Пётр")
     theirs = await add(session, boris, "Пётр")
     with pytest.raises(DomainError) as e:
-        await svc.merge(session, anna, mine.id, theirs.id, 1, NOW)
+        await merge_service.merge(session, anna, mine.id, theirs.id, 1, NOW)
     assert e.value.code == "not_found"
     with pytest.raises(DomainError) as e:
-        await svc.merge(session, anna, mine.id, mine.id, 1, NOW)
+        await merge_service.merge(session, anna, mine.id, mine.id, 1, NOW)
     assert e.value.code == "merge_self"
 
 

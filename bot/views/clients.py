@@ -21,7 +21,10 @@ from bot.text import h, visible_length
 from models.clients import Client, ClientStatus
 from models.users import User
 from services import phones
-from services.clients import EDITABLE, CardData, Duplicate, ListRow
+from services.clients.card import CardData
+from services.clients.dedupe import Duplicate
+from services.clients.fields import EDITABLE
+from services.clients.lists import ListRow
 from services.errors import DomainError
 from services.vcard import ImportReport
 
