@@ -572,7 +572,7 @@ async def test_a_lone_first_name_is_not_called_a_duplicate(session):
 
 def test_callback_data_of_the_client_base_fits_64_bytes():
     from bot.callbacks import ChoiceCb, ClientCb, PageCb
-    from handlers.clients import DIRECT_KEY_BYTES
+    from handlers.clients.common import DIRECT_KEY_BYTES
 
     biggest = 2**63 - 1
     for action in ("open", "edit", "status", "delphone", "addphone", "note", "merge", "mergeok", "owner"):
