@@ -8,15 +8,21 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, select
 
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, PageCb
+from bot.i18n import create_i18n
+from bot.text import MESSAGE_LIMIT, visible_length
+from bot.views import clients as views
+from handlers.clients.common import DIRECT_KEY_BYTES
 from models.audit import AuditEvent
-from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus
+from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.deals import Deal, DealEvent
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import clients as svc
 from services import merge as merge_service
-from services import search
+from services import search, vcard
+from services.deals import OpenSummary
 from services.errors import DomainError
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -571,11 +577,9 @@ async def test_a_lone_first_name_is_not_called_a_duplicate(session):
 
 
 def test_callback_data_of_the_client_base_fits_64_bytes():
-    from bot.callbacks import ChoiceCb, ClientCb, PageCb
-    from handlers.clients.common import DIRECT_KEY_BYTES
 
     biggest = 2**63 - 1
-    for action in ("open", "edit", "status", "delphone", "addphone", "note", "merge", "mergeok", "owner"):
+    for action in CardAction:
         data = ClientCb(action=action, client_id=biggest, version=2**31 - 1, arg=biggest).pack()
         assert len(data.encode()) <= 64, data
     key = "cf." + "я" * ((DIRECT_KEY_BYTES - 3) // 2)
@@ -587,7 +591,6 @@ def test_callback_data_of_the_client_base_fits_64_bytes():
 
 
 def test_vcard_entries_read_names_orgs_and_reasons():
-    from services import vcard
 
     today = date(2026, 3, 10)
     name, data = vcard.entry(
@@ -614,7 +617,6 @@ def test_vcard_entries_read_names_orgs_and_reasons():
 
 
 async def test_vcf_import_is_one_transaction_with_a_savepoint_per_contact(session):
-    from services import vcard
 
     anna, _, _ = await people(session)
     text = "".join(
@@ -643,11 +645,6 @@ async def test_the_rarest_word_drives_the_search(session):
 
 
 def test_the_fullest_card_and_edit_prompt_fit_in_a_message():
-    from bot.i18n import create_i18n
-    from bot.text import MESSAGE_LIMIT, visible_length
-    from bot.views import clients as views
-    from models.clients import ClientPhone, ClientTag
-    from services.deals import OpenSummary
 
     def full(i: int) -> Client:
         return Client(
