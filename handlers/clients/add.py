@@ -138,7 +138,7 @@ async def take(
     message: Message,
     ctx: Ctx,
     step: str,
-    values: Callable[[str], dict[str, Any]],
+    values: Callable[[str, Ctx], dict[str, Any]],
     known: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
     """One step's answer: `values` reads it into the draft (a DomainError asks again); `known` gives
@@ -146,7 +146,7 @@ async def take(
     chat = message.chat.id
     draft: dict[str, Any] = dict((await ctx.state.get_data()).get("add") or {})
     try:
-        update = values(message.text or "")
+        update = values(message.text or "", ctx)
     except DomainError as e:
         await prompt_step(ctx, chat, step, views.client_error(e))
         return
@@ -156,37 +156,52 @@ async def take(
     await advance(ctx, chat, step, draft)
 
 
-def company_values(text: str) -> dict[str, Any]:
+# What each step's answer puts into the draft, and which keys may find a stored client.
+
+
+def name_values(text: str, _ctx: Ctx) -> dict[str, Any]:
+    return {"name": clean_name(text)}
+
+
+def phone_values(text: str, ctx: Ctx) -> dict[str, Any]:
+    return {"phones": clean_phones(text, ctx.settings.default_region)}
+
+
+def phone_keys(update: dict[str, Any]) -> dict[str, Any]:
+    return {"phones_e164": update["phones"]}
+
+
+def email_values(text: str, _ctx: Ctx) -> dict[str, Any]:
+    return {"email": clean_email(text)}
+
+
+def email_keys(update: dict[str, Any]) -> dict[str, Any]:
+    return {"email": update["email"]}
+
+
+def company_values(text: str, _ctx: Ctx) -> dict[str, Any]:
+    """The company, and after a comma the position (both optional)."""
     company, _sep, position = text.partition(",")
     return {"company": clean_text(company, "company"), "position": clean_text(position, "position")}
 
 
+def tags_values(text: str, _ctx: Ctx) -> dict[str, Any]:
+    return {"tags": clean_tags(text)}
+
+
 @router.message(AddClient.name, is_plain_text, flags=STAFF)
 async def add_name(message: Message, ctx: Ctx) -> None:
-    await take(message, ctx, "name", lambda text: {"name": clean_name(text)})
+    await take(message, ctx, "name", name_values)
 
 
 @router.message(AddClient.phone, is_plain_text, flags=STAFF)
 async def add_phone(message: Message, ctx: Ctx) -> None:
-    region = ctx.settings.default_region
-    await take(
-        message,
-        ctx,
-        "phone",
-        lambda text: {"phones": clean_phones(text, region)},
-        known=lambda update: {"phones_e164": update["phones"]},
-    )
+    await take(message, ctx, "phone", phone_values, known=phone_keys)
 
 
 @router.message(AddClient.email, is_plain_text, flags=STAFF)
 async def add_email(message: Message, ctx: Ctx) -> None:
-    await take(
-        message,
-        ctx,
-        "email",
-        lambda text: {"email": clean_email(text)},
-        known=lambda update: {"email": update["email"]},
-    )
+    await take(message, ctx, "email", email_values, known=email_keys)
 
 
 @router.message(AddClient.company, is_plain_text, flags=STAFF)
@@ -196,7 +211,7 @@ async def add_company(message: Message, ctx: Ctx) -> None:
 
 @router.message(AddClient.tags, is_plain_text, flags=STAFF)
 async def add_tags(message: Message, ctx: Ctx) -> None:
-    await take(message, ctx, "tags", lambda text: {"tags": clean_tags(text)})
+    await take(message, ctx, "tags", tags_values)
 
 
 @router.message(StateFilter(AddClient), ~F.text, flags=STAFF)

@@ -41,7 +41,6 @@ from services.clients.fields import (
     MAX_PHONES,
     MAX_TAGS,
     NOTE_LIMIT,
-    PAGE,
     REQUIRED,
     STATUSES,
     TAG_LIMIT,
@@ -57,7 +56,7 @@ from services.clients.fields import (
     parse_birthday,
 )
 from services.clients.line import COMPANY_PREFIXES, COMPANY_SUFFIXES, parse_line, split_name_company
-from services.clients.lists import ListFilter, ListRow, Page, list_page, search_page, search_rows
+from services.clients.lists import PAGE, ListFilter, ListRow, Page, list_page, search_page, search_rows
 from services.clients.owner import assignable_staff, move_client_work, set_owner
 from services.clients.records import Stale, check_version, rekey, touch
 

@@ -16,7 +16,6 @@ from models.clients import ClientStatus
 from services import phones, search
 from services.errors import DomainError
 
-PAGE = 8
 MAX_PHONES = 10
 MAX_TAGS = 20
 TAG_LIMIT = 50
@@ -47,14 +46,13 @@ EDITABLE = (
 )
 REQUIRED = frozenset({"name", "status"})
 STATUSES = tuple(ClientStatus)
-# Filled from the merged-away record when the survivor has nothing there.
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EMAIL = re.compile(
     r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
     r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
 )
-_EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\],;:\"'«»]+@[^\s<>()\[\],;:\"'«»]+")
+EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\],;:\"'«»]+@[^\s<>()\[\],;:\"'«»]+")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,4})?$")
 
 
@@ -63,9 +61,9 @@ def clean_text(value: str | None, field_name: str, *, multiline: bool = False) -
     if value is None:
         return None
     if multiline:
-        value = "\n".join(_CONTROL.sub("", line).rstrip() for line in value.strip().splitlines())
+        value = "\n".join(CONTROL.sub("", line).rstrip() for line in value.strip().splitlines())
     else:
-        value = " ".join(_CONTROL.sub(" ", value).split())
+        value = " ".join(CONTROL.sub(" ", value).split())
     value = value.strip()
     if not value:
         if field_name in REQUIRED:

@@ -6,8 +6,8 @@ import re
 
 from services import phones
 from services.clients.fields import (
-    _CONTROL,
-    _EMAIL_IN_TEXT,
+    CONTROL,
+    EMAIL_IN_TEXT,
     MAX_PHONES,
     ClientData,
     clean_email,
@@ -59,12 +59,12 @@ def split_name_company(words: list[str]) -> tuple[list[str], list[str]]:
 
 def parse_line(line: str, region: str) -> ClientData:
     """Pick phones (phonenumbers), an email and the name out of one line; the rest is the company."""
-    line = _CONTROL.sub(" ", line)
+    line = CONTROL.sub(" ", line)
     found = phones.find_in_text(line, region)
     rest = line
     for f in reversed(found):
         rest = rest[: f.start] + " " + rest[f.end :]
-    emails = _EMAIL_IN_TEXT.findall(rest)
+    emails = EMAIL_IN_TEXT.findall(rest)
     if len(emails) > 1:
         raise DomainError("two_emails")
     email = clean_email(emails[0].rstrip(".")) if emails else None

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client, ClientPhone, ClientStatus, ClientTag
 from models.users import User
 from services import access, search
-from services.clients.fields import PAGE
+
+PAGE = 8
 
 
 @dataclass(frozen=True, slots=True)
