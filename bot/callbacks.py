@@ -25,15 +25,15 @@ class CardAction(StrEnum):
     The values are what Telegram carries in callback_data: never change one (old buttons would stop
     working), only add."""
 
-    open = "open"  # handlers/clients
-    edit = "edit"  # handlers/clients
-    status = "status"  # handlers/clients
-    delphone = "delphone"  # handlers/clients
-    addphone = "addphone"  # handlers/clients
-    note = "note"  # handlers/clients
-    merge = "merge"  # handlers/clients (arg = the other client's id)
-    mergeok = "mergeok"  # handlers/clients
-    owner = "owner"  # handlers/clients (admins)
+    open = "open"  # handlers/clients/card
+    edit = "edit"  # handlers/clients/edit (arg = the field's place in EDITABLE, from 1; 0: the menu)
+    status = "status"  # handlers/clients/card (arg = the status's place, from 1)
+    delphone = "delphone"  # handlers/clients/edit (arg = the phone's id)
+    addphone = "addphone"  # handlers/clients/edit
+    note = "note"  # handlers/clients/edit
+    merge = "merge"  # handlers/clients/merge (arg = the other client's id)
+    mergeok = "mergeok"  # handlers/clients/merge (arg = the other client's id)
+    owner = "owner"  # handlers/clients/owner (admins; arg = the new owner's id, 0: the menu)
     log = "log"  # handlers/interactions
     history = "history"  # handlers/interactions
     voice = "voice"  # handlers/interactions (arg = interaction id)

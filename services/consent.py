@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client
 from models.consent import DEFAULTS, ClientConsent, ConsentEvent, ConsentSource, Purpose
 from models.users import User
-from services.clients import on_merge
 
 # The version of the consent texts a customer sees (bot/views/consent.py); stored with every event.
 # Change it whenever those texts change in meaning.
@@ -125,8 +124,7 @@ async def history(session: AsyncSession, client_id: int, limit: int = HISTORY_LI
     return [HistoryItem(e, actors.get(e.actor_id) if e.actor_id is not None else None) for e in events]
 
 
-@on_merge("client_consents")
-async def _merge(session: AsyncSession, survivor: Client, other: Client, now: datetime) -> int:
+async def merge_into(session: AsyncSession, survivor: Client, other: Client, now: datetime) -> int:
     """Per purpose, the more recent decision of the two records stands (their events all move over)."""
     rows = (
         await session.scalars(

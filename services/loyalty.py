@@ -56,7 +56,6 @@ from models.loyalty import (
 from models.users import User
 from services import notify, reminders
 from services.access import client_of, sees_everything, visible_client
-from services.clients import on_merge
 from services.errors import DomainError, NotAllowed, NotFound
 
 CENT = Decimal("0.01")
@@ -1215,8 +1214,7 @@ async def expire_due(
 # --- merging two client records ---
 
 
-@on_merge("loyalty_accounts")
-async def _merge(session: AsyncSession, survivor: Client, other: Client, now: datetime) -> int:
+async def merge_into(session: AsyncSession, survivor: Client, other: Client, now: datetime) -> int:
     """The survivor's account gets the other's balance, spend and purchases (its entries move over with
     every other row pointing at the other record); the survivor keeps its referral code, or takes the
     other's if it had none."""

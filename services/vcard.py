@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
 from models.users import User
-from services import clients
-from services.clients import ClientData, Duplicate
+from services.clients import fields
+from services.clients.create import create
+from services.clients.dedupe import Duplicate, savepoint
+from services.clients.fields import ClientData
 from services.errors import DomainError
 
 MAX_BYTES = 1_000_000
@@ -78,7 +80,7 @@ def _birthday(value: str, today: date) -> date | None:
     if not value or value.startswith("--"):  # no year: can't store it
         return None
     try:
-        return clients.parse_birthday(value[:10], today)
+        return fields.parse_birthday(value[:10], today)
     except DomainError:
         return None
 
@@ -104,11 +106,11 @@ def entry(block: str, region: str, today: date) -> tuple[str, ClientData]:
             if raw.lower().startswith("tel:"):
                 raw = raw[4:]
             if raw:
-                numbers.extend(e for e in clients.clean_phones(raw, region) if e not in numbers)
-        if len(numbers) > clients.MAX_PHONES:
-            raise DomainError("too_many_phones", limit=clients.MAX_PHONES)
+                numbers.extend(e for e in fields.clean_phones(raw, region) if e not in numbers)
+        if len(numbers) > fields.MAX_PHONES:
+            raise DomainError("too_many_phones", limit=fields.MAX_PHONES)
         emails = [_text(e).strip() for e in _values(card, "email") if _text(e).strip()]
-        email = clients.clean_email(emails[0]) if emails else None
+        email = fields.clean_email(emails[0]) if emails else None
         orgs = _values(card, "org")
         company = _text(orgs[0]).strip() if orgs else None
         titles = [_text(t) for t in _values(card, "title")]
@@ -117,17 +119,17 @@ def entry(block: str, region: str, today: date) -> tuple[str, ClientData]:
         for value in _values(card, "categories"):
             categories.extend(value if isinstance(value, list) else str(value).split(","))
         note = "\n".join(n for n in notes if n.strip())
-        if len(note) > clients.NOTE_LIMIT:
-            note = note[: clients.NOTE_LIMIT - 1] + "…"
+        if len(note) > fields.NOTE_LIMIT:
+            note = note[: fields.NOTE_LIMIT - 1] + "…"
         bdays = _values(card, "bday")
         data = ClientData(
-            name=clients.clean_name(name),
+            name=fields.clean_name(name),
             phones=numbers,
             email=email,
-            company=clients.clean_text(company, "company") if company else None,
-            position=clients.clean_text(titles[0], "position") if titles else None,
+            company=fields.clean_text(company, "company") if company else None,
+            position=fields.clean_text(titles[0], "position") if titles else None,
             source=SOURCE,
-            tags=clients.clean_tags(categories),
+            tags=fields.clean_tags(categories),
             birthday=_birthday(_text(bdays[0]), today) if bdays else None,
             note=note or None,
         )
@@ -156,8 +158,8 @@ async def import_vcf(
             report.rejected.append((str(e.params.get("contact", "")), e))
             continue
         try:
-            async with await clients.savepoint(session):
-                client = await clients.create(session, actor, client_data, now)
+            async with await savepoint(session):
+                client = await create(session, actor, client_data, now)
         except Duplicate as dup:
             report.known.append((name, dup))
             continue

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot.callbacks import CardAction, ClientCb
 from models.clients import Client, ClientPhone
 from models.deals import Deal
 from models.reminders import Reminder
@@ -39,7 +40,8 @@ async def count_clients(app) -> int:
 
 
 def cb(action: str, client_id: int, version: int = 1, page: int = 0, arg: int = 0) -> str:
-    return f"c:{action}:{client_id}:{version}:{page}:{arg}"
+    data = ClientCb(action=CardAction(action), client_id=client_id, version=version, page=page, arg=arg)
+    return data.pack()
 
 
 # --- adding ---

@@ -8,14 +8,21 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, select
 
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, PageCb
+from bot.i18n import create_i18n
+from bot.text import MESSAGE_LIMIT, visible_length
+from bot.views import clients as views
+from handlers.clients.common import DIRECT_KEY_BYTES
 from models.audit import AuditEvent
-from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus
+from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.deals import Deal, DealEvent
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import clients as svc
-from services import search
+from services import merge as merge_service
+from services import search, vcard
+from services.deals import OpenSummary
 from services.errors import DomainError
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -498,8 +505,8 @@ async def test_merge_moves_everything_and_fills_empty_fields(session):
     )
     await session.flush()
     with pytest.raises(svc.Stale):
-        await svc.merge(session, anna, keep.id, gone.id, 99, NOW)
-    survivor = await svc.merge(session, anna, keep.id, gone.id, 1, NOW)
+        await merge_service.merge(session, anna, keep.id, gone.id, 99, NOW)
+    survivor = await merge_service.merge(session, anna, keep.id, gone.id, 1, NOW)
     assert survivor.id == keep.id and survivor.version == 2
     assert sorted(p.e164 for p in survivor.phones) == ["+79161112233", "+79991234567"]
     assert sorted(t.tag for t in survivor.tags) == ["b2b", "vip"]
@@ -520,7 +527,7 @@ async def test_merge_moves_everything_and_fills_empty_fields(session):
     assert event.details["moved"]["interactions.client_id"] == 1
     # the merged-away record is gone from every view
     with pytest.raises(DomainError):
-        await svc.merge(session, olga, keep.id, gone.id, 2, NOW)
+        await merge_service.merge(session, olga, keep.id, gone.id, 2, NOW)
     assert [c.id for c in (await svc.list_page(session, anna, svc.ListFilter(), 0, NOW)).items] == [keep.id]
     # a phone of the merged record now leads to the survivor
     with pytest.raises(svc.Duplicate) as e:
@@ -538,7 +545,7 @@ async def test_merging_clients_of_two_owners_gives_the_survivors_owner_the_deals
     )
     session.add_all([deal, reminder])
     await session.flush()
-    await svc.merge(session, olga, kept.id, gone.id, kept.version, NOW)
+    await merge_service.merge(session, olga, kept.id, gone.id, kept.version, NOW)
     await session.refresh(deal)
     await session.refresh(reminder)
     assert (deal.client_id, deal.owner_id) == (kept.id, anna.id)
@@ -552,10 +559,10 @@ async def test_merge_only_what_the_actor_can_see(session):
     mine = await add(session, anna, "Пётр")
     theirs = await add(session, boris, "Пётр")
     with pytest.raises(DomainError) as e:
-        await svc.merge(session, anna, mine.id, theirs.id, 1, NOW)
+        await merge_service.merge(session, anna, mine.id, theirs.id, 1, NOW)
     assert e.value.code == "not_found"
     with pytest.raises(DomainError) as e:
-        await svc.merge(session, anna, mine.id, mine.id, 1, NOW)
+        await merge_service.merge(session, anna, mine.id, mine.id, 1, NOW)
     assert e.value.code == "merge_self"
 
 
@@ -570,11 +577,9 @@ async def test_a_lone_first_name_is_not_called_a_duplicate(session):
 
 
 def test_callback_data_of_the_client_base_fits_64_bytes():
-    from bot.callbacks import ChoiceCb, ClientCb, PageCb
-    from handlers.clients import DIRECT_KEY_BYTES
 
     biggest = 2**63 - 1
-    for action in ("open", "edit", "status", "delphone", "addphone", "note", "merge", "mergeok", "owner"):
+    for action in CardAction:
         data = ClientCb(action=action, client_id=biggest, version=2**31 - 1, arg=biggest).pack()
         assert len(data.encode()) <= 64, data
     key = "cf." + "я" * ((DIRECT_KEY_BYTES - 3) // 2)
@@ -586,7 +591,6 @@ def test_callback_data_of_the_client_base_fits_64_bytes():
 
 
 def test_vcard_entries_read_names_orgs_and_reasons():
-    from services import vcard
 
     today = date(2026, 3, 10)
     name, data = vcard.entry(
@@ -613,7 +617,6 @@ def test_vcard_entries_read_names_orgs_and_reasons():
 
 
 async def test_vcf_import_is_one_transaction_with_a_savepoint_per_contact(session):
-    from services import vcard
 
     anna, _, _ = await people(session)
     text = "".join(
@@ -642,11 +645,6 @@ async def test_the_rarest_word_drives_the_search(session):
 
 
 def test_the_fullest_card_and_edit_prompt_fit_in_a_message():
-    from bot.i18n import create_i18n
-    from bot.text import MESSAGE_LIMIT, visible_length
-    from bot.views import clients as views
-    from models.clients import ClientPhone, ClientTag
-    from services.deals import OpenSummary
 
     def full(i: int) -> Client:
         return Client(

@@ -16,8 +16,8 @@ from bot.db import create_session_factory
 from models.clients import Client
 from models.loyalty import LedgerEntry, LoyaltyAccount, Purchase, Referral
 from models.users import Role, User
-from services import clients as clients_service
 from services import loyalty
+from services import merge as merge_service
 from services.errors import DomainError
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -200,7 +200,7 @@ async def test_merging_two_clients_adds_balances_and_moves_entries(session):
     await give(session, other, 50, "b")
     code = await loyalty.referral_code(session, await session.get(Client, other), NOW)
     version = (await session.get(Client, survivor)).version
-    await clients_service.merge(session, admin, survivor, other, version, NOW)
+    await merge_service.merge(session, admin, survivor, other, version, NOW)
     await session.flush()
     assert await session.get(LoyaltyAccount, other, populate_existing=True) is None
     assert await invariant(session, survivor) == 100 + 100 + 50

@@ -15,8 +15,8 @@ from models.jobs import Job, JobStatus
 from models.reminders import Reminder
 from models.surveys import Survey, SurveySetting, SurveyStatus, SurveyTrigger
 from models.users import User
-from services import clients as clients_service
 from services import consent, interactions
+from services import merge as merge_service
 from services import surveys as surveys_service
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
@@ -529,7 +529,7 @@ async def test_merging_two_clients_moves_their_surveys_and_only_one_goes_out(app
         from models.clients import Client
 
         version = (await s.get(Client, cid)).version
-        await clients_service.merge(s, await s.get(User, ADMIN_ID), cid, other, version, clock.now())
+        await merge_service.merge(s, await s.get(User, ADMIN_ID), cid, other, version, clock.now())
     rows = await surveys_of(app, cid)
     assert len(rows) == 2 and await surveys_of(app, other) == []  # both moved to the survivor
 

@@ -22,8 +22,10 @@ from bot.db import create_engine
 from bot.migrate import upgrade
 from models.clients import Client
 from models.users import Role, User
+from services import card as card_service
 from services import clients as svc
 from services import deals as deals_service
+from services import merge as merge_service
 from services import reminders as reminders_service
 from services.search import duplicate_key
 from tests.db import postgres_url, unavailable
@@ -144,13 +146,13 @@ async def test_the_duplicate_key_follows_names_companies_and_merges(session):
     await svc.set_field(session, anna, b, b.version, "company", "«Ромашка»", now, region=RU, today=now.date())
     assert b.dup_key == a.dup_key
     assert [d.id for d in await svc.likely_duplicates(session, anna, a)] == [b.id]
-    data = await svc.card(session, anna, a)
+    data = await card_service.card(session, anna, a)
     assert [(d.id, d.name) for d in data.duplicates] == [(b.id, "пётр иванов")]
 
     # merging fills the survivor's empty company from the other: its key follows
     c = await svc.create(session, anna, svc.ClientData(name="Анна Смирнова"), now)
     d = await svc.create(session, anna, svc.ClientData(name="Анна Смирнова", company="Вектор"), now)
-    await svc.merge(session, anna, c.id, d.id, c.version, now)
+    await merge_service.merge(session, anna, c.id, d.id, c.version, now)
     assert c.company == "Вектор" and c.dup_key == duplicate_key("Анна Смирнова", "Вектор")
     assert await svc.likely_duplicates(session, anna, c) == []  # the merged-away record doesn't count
     stored = await session.scalar(select(Client.dup_key).where(Client.id == c.id))

@@ -13,7 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from bot.callbacks import ChoiceCb, ClientCb, PageCb
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, PageCb
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.messages import error_text
@@ -21,7 +21,10 @@ from bot.text import h, visible_length
 from models.clients import Client, ClientStatus
 from models.users import User
 from services import phones
-from services.clients import EDITABLE, CardData, Duplicate, ListRow
+from services.clients.card import CardData
+from services.clients.dedupe import Duplicate
+from services.clients.fields import EDITABLE
+from services.clients.lists import ListRow
 from services.errors import DomainError
 from services.vcard import ImportReport
 
@@ -194,37 +197,37 @@ def card_text(card: CardData, tz: str, locale: str, *, share: bool = False) -> s
 def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
     c = card.client
 
-    def cb(action: str, arg: int = 0) -> str:
+    def cb(action: CardAction, arg: int = 0) -> str:
         return ClientCb(action=action, client_id=c.id, version=c.version, arg=arg).pack()
 
     kb = InlineKeyboardBuilder()
     kb.row(
-        InlineKeyboardButton(text=_("📞 Log contact"), callback_data=cb("log")),
-        InlineKeyboardButton(text=_("⏰ Remind"), callback_data=cb("remind")),
+        InlineKeyboardButton(text=_("📞 Log contact"), callback_data=cb(CardAction.log)),
+        InlineKeyboardButton(text=_("⏰ Remind"), callback_data=cb(CardAction.remind)),
     )
     kb.row(
-        InlineKeyboardButton(text=_("💼 Deal"), callback_data=cb("deals")),
-        InlineKeyboardButton(text=_("🗒 Note"), callback_data=cb("note")),
+        InlineKeyboardButton(text=_("💼 Deal"), callback_data=cb(CardAction.deals)),
+        InlineKeyboardButton(text=_("🗒 Note"), callback_data=cb(CardAction.note)),
     )
     kb.row(
-        InlineKeyboardButton(text=_("📜 History"), callback_data=cb("history")),
-        InlineKeyboardButton(text=_("✏️ Edit"), callback_data=cb("edit")),
+        InlineKeyboardButton(text=_("📜 History"), callback_data=cb(CardAction.history)),
+        InlineKeyboardButton(text=_("✏️ Edit"), callback_data=cb(CardAction.edit)),
     )
     # The customer side: points and purchases (handlers/loyalty.py), consent (handlers/consent.py) and,
     # while the client isn't in the bot yet, a link to invite them (handlers/customers.py).
     kb.row(
-        InlineKeyboardButton(text=_("🎁 Points"), callback_data=cb("loyalty")),
-        InlineKeyboardButton(text=_("🔔 Consent"), callback_data=cb("consent")),
+        InlineKeyboardButton(text=_("🎁 Points"), callback_data=cb(CardAction.loyalty)),
+        InlineKeyboardButton(text=_("🔔 Consent"), callback_data=cb(CardAction.consent)),
     )
     if c.telegram_id is None:
-        kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb("invite")))
+        kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb(CardAction.invite)))
     if viewer.effective_role.value == "admin":
-        kb.row(InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb("owner")))
+        kb.row(InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb(CardAction.owner)))
     for dup in card.duplicates:
         kb.row(
             InlineKeyboardButton(
                 text=label(_("🔀 Merge with {name}").format(name=dup.name), 40),
-                callback_data=cb("merge", dup.id),
+                callback_data=cb(CardAction.merge, dup.id),
             )
         )
     return kb.as_markup()
@@ -233,7 +236,7 @@ def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
 def back_to_card(client: Client) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=_("« Card"),
-        callback_data=ClientCb(action="open", client_id=client.id, version=client.version).pack(),
+        callback_data=ClientCb(action=CardAction.open, client_id=client.id, version=client.version).pack(),
     )
 
 
@@ -253,7 +256,9 @@ def list_keyboard(
         kb.row(
             InlineKeyboardButton(
                 text=client_label(client),
-                callback_data=ClientCb(action="open", client_id=client.id, version=client.version).pack(),
+                callback_data=ClientCb(
+                    action=CardAction.open, client_id=client.id, version=client.version
+                ).pack(),
             )
         )
     if page > 0 or has_next:
@@ -344,7 +349,9 @@ def edit_menu(client: Client) -> InlineKeyboardMarkup:
     for i, name in enumerate(EDITABLE):
         kb.button(
             text=field_name(name),
-            callback_data=ClientCb(action="edit", client_id=client.id, version=client.version, arg=i + 1),
+            callback_data=ClientCb(
+                action=CardAction.edit, client_id=client.id, version=client.version, arg=i + 1
+            ),
         )
     kb.adjust(3)
     kb.row(back_to_card(client))
@@ -392,14 +399,16 @@ def phones_menu(client: Client) -> tuple[str, InlineKeyboardMarkup]:
             InlineKeyboardButton(
                 text=_("❌ {phone}").format(phone=phones.display(p.e164)),
                 callback_data=ClientCb(
-                    action="delphone", client_id=client.id, version=client.version, arg=p.id
+                    action=CardAction.delphone, client_id=client.id, version=client.version, arg=p.id
                 ).pack(),
             )
         )
     kb.row(
         InlineKeyboardButton(
             text=_("➕ Add a number"),
-            callback_data=ClientCb(action="addphone", client_id=client.id, version=client.version).pack(),
+            callback_data=ClientCb(
+                action=CardAction.addphone, client_id=client.id, version=client.version
+            ).pack(),
         )
     )
     kb.row(back_to_card(client))
@@ -415,7 +424,9 @@ def status_menu(client: Client) -> tuple[str, InlineKeyboardMarkup]:
         mark = "• " if status == client.status else ""
         kb.button(
             text=f"{mark}{STATUS_ICONS[status]} {status_name(status)}",
-            callback_data=ClientCb(action="status", client_id=client.id, version=client.version, arg=i + 1),
+            callback_data=ClientCb(
+                action=CardAction.status, client_id=client.id, version=client.version, arg=i + 1
+            ),
         )
     kb.adjust(1)
     kb.row(back_to_card(client))
@@ -431,7 +442,7 @@ def owner_menu(client: Client, staff: Sequence[User]) -> tuple[str, InlineKeyboa
             InlineKeyboardButton(
                 text=label(f"{mark}{icon} {member.display_name}"),
                 callback_data=ClientCb(
-                    action="owner", client_id=client.id, version=client.version, arg=member.id
+                    action=CardAction.owner, client_id=client.id, version=client.version, arg=member.id
                 ).pack(),
             )
         )
@@ -467,7 +478,7 @@ def merge_confirm(survivor: Client, other: Client, tz: str, locale: str) -> tupl
     kb.button(
         text=_("✅ Merge"),
         callback_data=ClientCb(
-            action="mergeok", client_id=survivor.id, version=survivor.version, arg=other.id
+            action=CardAction.mergeok, client_id=survivor.id, version=survivor.version, arg=other.id
         ),
     )
     kb.row(back_to_card(survivor))

@@ -1,0 +1,32 @@
+"""What a client card shows. services/card.py reads it (it combines clients, reminders and deals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models.clients import Client
+from models.users import User
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRef:
+    """What the card shows of a likely duplicate (and its Merge button needs)."""
+
+    id: int
+    name: str
+    company: str | None
+    created_at: datetime
+
+
+@dataclass
+class CardData:
+    client: Client
+    owner: User | None
+    next_reminder: Any  # Reminder | None
+    deals: Any  # services.deals.OpenSummary
+    duplicates: list[Any]  # DuplicateRef or Client: .id, .name, .company, .created_at
+
+
+_CARD_STATEMENTS: dict[bool, Any] = {}
