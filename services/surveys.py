@@ -40,6 +40,7 @@ from services.queue import enqueue
 SEND_JOB = "survey.send"
 LIMIT = timedelta(days=14)  # at most one survey per customer in this long
 LIFETIME = timedelta(days=7)  # answers are taken this long after the survey was sent
+REJECTED = "rejected"  # the outcome of a survey Telegram refused for good (e.g. 400 bad request)
 DAY_START, DAY_END = time(10, 0), time(20, 0)  # delivered only in this window, customer's local time
 COMMENT_LIMIT = 1000
 CSAT_SCORES = range(1, 6)
@@ -336,7 +337,8 @@ def mark_limited(survey: Survey) -> None:
 
 
 def mark_delivered(survey: Survey, chat_id: int, outcome: str, now: datetime) -> None:
-    """`outcome` is the sender's: "sent", or "blocked"/"unreachable" (recorded as not delivered)."""
+    """`outcome` is the sender's: "sent", or "blocked"/"unreachable"/REJECTED (recorded as not
+    delivered: it leaves "sending", and without sent_at it doesn't count toward the 14-day limit)."""
     if outcome == "sent":
         survey.status = SurveyStatus.sent
         survey.sent_at, survey.expires_at, survey.chat_id = now, now + LIFETIME, chat_id
