@@ -12,11 +12,14 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ClientCb, CustomerCb
+from bot.formatting import local_dt
 from bot.keyboards import invite_share
 from bot.messages import error_text
 from bot.notices import Rendered, notice
 from bot.text import h
+from services import phones
 from services.errors import DomainError
+from services.leads import Waiting, lead_name
 
 
 def share_phone_keyboard() -> ReplyKeyboardMarkup:
@@ -170,6 +173,54 @@ def handled_keyboard(client_id: int) -> InlineKeyboardMarkup:
 
 def handled_before(by: str) -> str:
     return _("Already handled by {admin}.").format(admin=h(by))
+
+
+# --- leads waiting for an owner (admins: /today, /leads) ---
+
+
+def leads_waiting_line(count: int) -> str:
+    """The last line of an admin's /today while leads wait for an owner."""
+    return _("📥 Leads waiting for an owner: {count}. See /leads").format(count=count)
+
+
+def leads_text(items: list[Waiting], total: int, tz: str, locale: str) -> str:
+    if not items:
+        return _("📥 No leads are waiting. New leads from the bot go to an active admin at once.")
+    lines = [
+        _("📥 <b>Leads waiting for an owner</b>: {count}").format(count=total),
+        _("They shared their phone in the bot while no admin was active. Take one to become its owner."),
+        "",
+    ]
+    for i, item in enumerate(items, 1):
+        person = item.person
+        who = h(lead_name(person)) + (f" (@{h(person.username)})" if person and person.username else "")
+        when = local_dt(item.lead.created_at, tz, locale)
+        lines.append(f"{i}. {who}, {h(phones.display(item.lead.phone))} — {when}")
+    if total > len(items):
+        lines.append(_("…and {count} more: take these first.").format(count=total - len(items)))
+    return "\n".join(lines)
+
+
+def leads_keyboard(items: list[Waiting]) -> InlineKeyboardMarkup | None:
+    if not items:
+        return None
+    kb = InlineKeyboardBuilder()
+    for i, item in enumerate(items, 1):
+        kb.button(text=_("✋ Take {n}").format(n=i), callback_data=CustomerCb(action="take", id=item.lead.id))
+    kb.adjust(4)
+    return kb.as_markup()
+
+
+def lead_taken_text(name: str, known: bool) -> str:
+    """A callback alert (plain text: the name is not escaped)."""
+    if known:
+        return _("✋ The lead {name} is attached to the client that has their phone.").format(name=name)
+    return _("✋ You took the lead {name}: the client is yours now. Please get in touch.").format(name=name)
+
+
+def lead_taken_before(by: str) -> str:
+    """A callback alert (plain text)."""
+    return _("This lead was already taken by {admin}.").format(admin=by)
 
 
 # --- notices (rendered in the recipient's language when sent) ---
