@@ -24,15 +24,9 @@ from models.clients import Client
 from models.surveys import Survey, SurveyTrigger
 from models.users import User
 from services.errors import DomainError
-from services.surveys import (
-    COMMENT_LIMIT,
-    CSAT_SCORES,
-    NPS_SCORES,
-    PERIODS,
-    Figures,
-    Stats,
-    TriggerSetting,
-)
+from services.surveys.figures import Figures, Stats
+from services.surveys.rules import COMMENT_LIMIT, CSAT_SCORES, NPS_SCORES, PERIODS
+from services.surveys.triggers import TriggerSetting
 
 DELAY_STEP = "sv.delay"
 

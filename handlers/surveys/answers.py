@@ -20,8 +20,8 @@ from bot.views import surveys as views
 from models.clients import Client
 from models.surveys import Survey
 from models.users import User
-from services import surveys as surveys_service
 from services.errors import DomainError
+from services.surveys import answers
 from services.users import resolve_language
 
 ANY = {"role": "any"}
@@ -69,7 +69,7 @@ async def refuse(query: CallbackQuery, ctx: Ctx, e: DomainError, survey_id: int)
 @router.callback_query(SurveyCb.filter(F.action.in_(SCORES)), flags=ANY)
 async def score(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> None:
     try:
-        result = await surveys_service.answer(
+        result = await answers.answer(
             ctx.session,
             ctx.user.id,
             callback_data.survey_id,
@@ -95,9 +95,7 @@ async def score(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> None
 @router.callback_query(SurveyCb.filter(F.action == SurveyAction.skip), flags=ANY)
 async def skip(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> None:
     try:
-        survey = await surveys_service.finish(
-            ctx.session, ctx.user.id, callback_data.survey_id, None, ctx.now()
-        )
+        survey = await answers.finish(ctx.session, ctx.user.id, callback_data.survey_id, None, ctx.now())
     except DomainError as e:
         await refuse(query, ctx, e, callback_data.survey_id)
         return
@@ -115,7 +113,7 @@ async def comment(message: Message, ctx: Ctx) -> None:
     data = await ctx.state.get_data()
     survey_id = int(data.get("survey_id") or 0)
     try:
-        survey = await surveys_service.finish(ctx.session, ctx.user.id, survey_id, message.text, ctx.now())
+        survey = await answers.finish(ctx.session, ctx.user.id, survey_id, message.text, ctx.now())
     except DomainError as e:
         if e.code in ("empty", "too_long"):  # the same question stays open
             await message.answer(views.error(e) + "\n" + _("Please write it again, shorter, or press Skip."))

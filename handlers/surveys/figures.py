@@ -10,9 +10,9 @@ from bot.callbacks import SurveyAction, SurveyCb
 from bot.context import Ctx
 from bot.edit import edit_or_send
 from bot.views import surveys as views
-from services import surveys as surveys_service
 from services.access import sees_everything
 from services.errors import DomainError
+from services.surveys import figures
 
 STAFF = {"role": "staff"}
 
@@ -20,9 +20,7 @@ router = Router(name="surveys.figures")
 
 
 async def stats_view(ctx: Ctx, manager_id: int, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    stats = await surveys_service.stats(
-        ctx.session, ctx.user, ctx.now(), manager_id=manager_id or None, page=page
-    )
+    stats = await figures.stats(ctx.session, ctx.user, ctx.now(), manager_id=manager_id or None, page=page)
     admin = sees_everything(ctx.user)
     everyone = admin and stats.manager is None
     text = views.stats_text(stats, ctx.user, ctx.tz, ctx.locale, everyone=everyone)

@@ -16,8 +16,8 @@ from bot.edit import edit_or_send
 from bot.views import surveys as views
 from handlers.surveys.answers import shows
 from models.surveys import SurveyTrigger
-from services import surveys as surveys_service
 from services.errors import DomainError
+from services.surveys import triggers
 
 ADMIN = {"role": "admin"}
 TOGGLES = frozenset({SurveyAction.on, SurveyAction.off})
@@ -30,14 +30,14 @@ class SurveyDelay(StatesGroup):
 
 
 async def settings_view(ctx: Ctx) -> tuple[str, InlineKeyboardMarkup]:
-    rules = await surveys_service.settings(ctx.session)
+    rules = await triggers.settings(ctx.session)
     return views.settings_text(rules, ctx.locale), views.settings_keyboard(rules)
 
 
 async def dialog_trigger(message: Message, ctx: Ctx) -> SurveyTrigger | None:
     """The trigger the delay dialog is about; a broken dialog ends (and says so)."""
     try:
-        return surveys_service.trigger_of(str((await ctx.state.get_data()).get("trigger", "")))
+        return triggers.trigger_of(str((await ctx.state.get_data()).get("trigger", "")))
     except DomainError as e:
         await end_dialog(ctx.state)
         await message.answer(views.error(e))
@@ -54,9 +54,9 @@ async def settings_button(query: CallbackQuery, ctx: Ctx) -> None:
 @router.callback_query(SurveyCb.filter(F.action.in_(TOGGLES)), flags=ADMIN)
 async def toggle(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> None:
     try:
-        trigger = surveys_service.trigger_of(callback_data.trigger)
+        trigger = triggers.trigger_of(callback_data.trigger)
         on = callback_data.action == SurveyAction.on
-        await surveys_service.set_enabled(ctx.session, ctx.user, trigger, on, ctx.now())
+        await triggers.set_enabled(ctx.session, ctx.user, trigger, on, ctx.now())
     except DomainError as e:
         await query.answer(views.error(e), show_alert=True)
     else:
@@ -69,11 +69,11 @@ async def toggle(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> Non
 @router.callback_query(SurveyCb.filter(F.action == SurveyAction.delay), flags=ADMIN)
 async def delay_button(query: CallbackQuery, callback_data: SurveyCb, ctx: Ctx) -> None:
     try:
-        trigger = surveys_service.trigger_of(callback_data.trigger)
+        trigger = triggers.trigger_of(callback_data.trigger)
     except DomainError as e:
         await query.answer(views.error(e), show_alert=True)
         return
-    rule = await surveys_service.setting(ctx.session, trigger)
+    rule = await triggers.setting(ctx.session, trigger)
     await begin_dialog(ctx.state, SurveyDelay.delay, trigger=trigger.value)
     await query.answer()
     if isinstance(query.message, Message):
@@ -102,10 +102,10 @@ async def delay_text(message: Message, ctx: Ctx) -> None:
     if trigger is None:
         return
     try:
-        minutes = surveys_service.parse_delay(message.text or "")
-        rule = await surveys_service.set_delay(ctx.session, ctx.user, trigger, minutes, ctx.now())
+        minutes = triggers.parse_delay(message.text or "")
+        rule = await triggers.set_delay(ctx.session, ctx.user, trigger, minutes, ctx.now())
     except DomainError as e:
-        text, markup = views.delay_prompt(await surveys_service.setting(ctx.session, trigger), ctx.locale)
+        text, markup = views.delay_prompt(await triggers.setting(ctx.session, trigger), ctx.locale)
         await message.answer(f"{views.error(e)}\n\n{text}", reply_markup=markup)
         return
     await end_dialog(ctx.state)
@@ -118,6 +118,6 @@ async def delay_not_text(message: Message, ctx: Ctx) -> None:
     trigger = await dialog_trigger(message, ctx)
     if trigger is None:
         return
-    text, markup = views.delay_prompt(await surveys_service.setting(ctx.session, trigger), ctx.locale)
+    text, markup = views.delay_prompt(await triggers.setting(ctx.session, trigger), ctx.locale)
     problem = _("Please answer with text (or use the buttons).")
     await message.answer(f"{problem}\n\n{text}", reply_markup=markup)
