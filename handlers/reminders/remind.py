@@ -18,7 +18,7 @@ from bot.views import reminders as views
 from services import reminders as reminders_service
 from services.access import visible_client
 from services.errors import DomainError
-from services.timeparse import split_when
+from services.timeparse.resolve import split_when
 
 STAFF = {"role": "staff"}
 TEXT_INPUT = F.text & ~F.text.startswith("/")
