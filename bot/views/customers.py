@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ClientCb, CustomerCb
+from bot.callbacks import CardAction, ClientCb, CustomerAction, CustomerCb
 from bot.formatting import local_dt
 from bot.keyboards import invite_share
 from bot.messages import error_text
@@ -94,7 +94,9 @@ def invite_text(client_name: str, link: str, until: str) -> str:
 
 def invite_keyboard(link: str, client_id: int, version: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder.from_markup(invite_share(link))
-    kb.button(text=_("« Card"), callback_data=ClientCb(action="open", client_id=client_id, version=version))
+    kb.button(
+        text=_("« Card"), callback_data=ClientCb(action=CardAction.open, client_id=client_id, version=version)
+    )
     kb.adjust(1)
     return kb.as_markup()
 
@@ -145,8 +147,8 @@ def forget_confirm(client_id: int) -> tuple[str, InlineKeyboardMarkup]:
         "and an admin will handle your request."
     )
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Yes, forget me"), callback_data=CustomerCb(action="forget", id=client_id))
-    kb.button(text=_("Cancel"), callback_data=CustomerCb(action="keep", id=client_id))
+    kb.button(text=_("Yes, forget me"), callback_data=CustomerCb(action=CustomerAction.forget, id=client_id))
+    kb.button(text=_("Cancel"), callback_data=CustomerCb(action=CustomerAction.keep, id=client_id))
     kb.adjust(2)
     return text, kb.as_markup()
 
@@ -206,7 +208,10 @@ def leads_keyboard(items: list[Waiting]) -> InlineKeyboardMarkup | None:
         return None
     kb = InlineKeyboardBuilder()
     for i, item in enumerate(items, 1):
-        kb.button(text=_("✋ Take {n}").format(n=i), callback_data=CustomerCb(action="take", id=item.lead.id))
+        kb.button(
+            text=_("✋ Take {n}").format(n=i),
+            callback_data=CustomerCb(action=CustomerAction.take, id=item.lead.id),
+        )
     kb.adjust(4)
     return kb.as_markup()
 
@@ -228,7 +233,7 @@ def lead_taken_before(by: str) -> str:
 
 def _open_card(client_id: int) -> InlineKeyboardBuilder:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action="open", client_id=client_id))
+    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action=CardAction.open, client_id=client_id))
     return kb
 
 
@@ -264,6 +269,8 @@ def _customer_forget(p: dict[str, Any]) -> Rendered:
         "and mark the request handled."
     ).format(name=h(p["name"]), client=h(p["client"]))
     kb = _open_card(int(p["client_id"]))
-    kb.button(text=_("✅ Handled"), callback_data=CustomerCb(action="handled", id=int(p["request_id"])))
+    kb.button(
+        text=_("✅ Handled"), callback_data=CustomerCb(action=CustomerAction.handled, id=int(p["request_id"]))
+    )
     kb.adjust(1)
     return text, kb.as_markup()
