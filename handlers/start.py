@@ -3,17 +3,16 @@ and /cancel."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
-from bot import menus
 from bot.context import Ctx
 from bot.messages import error_text
 from bot.text import h
 from bot.views import customers as customer_views
-from models.users import Role, User
+from bot.views.start import help_text
 from services import customers, invites, loyalty, notify
 from services.access import client_of
 from services.errors import DomainError
@@ -22,22 +21,6 @@ ANY = {"role": "any"}
 REFERRAL_PREFIX = "r_"  # services/loyalty.remember_referral; "c_" customer and "m_" manager invites
 
 router = Router(name="start")
-
-
-def help_text(user: User) -> str:
-    role = user.effective_role
-    if role == Role.admin:
-        intro = _("You are an <b>admin</b>: you manage the team and see everything.")
-    elif role == Role.manager:
-        intro = _("You are a <b>manager</b>.")
-    else:
-        intro = _(
-            "Here you can check your bonus points, choose which messages you get from us "
-            "and tell us how we did."
-        )
-    lines = [intro, ""]
-    lines += [f"/{name} — {desc}" for name, desc in menus.commands_for(role)]
-    return "\n".join(lines)
 
 
 async def greeting(ctx: Ctx) -> str:
@@ -60,24 +43,31 @@ async def customer_greeting(ctx: Ctx, prefix: str | None = None) -> tuple[str, R
     return f"{text}\n\n{customer_views.unlinked_hint()}", customer_views.share_phone_keyboard()
 
 
-@router.message(CommandStart(deep_link=True), flags=ANY)
-async def start_with_payload(message: Message, command: CommandObject, ctx: Ctx) -> None:
-    payload = command.args or ""
-    if payload.startswith(customers.INVITE_PREFIX):
-        await customer_invite(message, ctx, payload)
-    elif payload.startswith(REFERRAL_PREFIX):
-        await referral(message, ctx, payload[len(REFERRAL_PREFIX) :])
-    elif invites.kind_of(payload) is not None:
-        await manager_invite(message, ctx, payload)
-    else:
-        text, markup = await customer_greeting(ctx, _("This link is not valid or has expired."))
-        await message.answer(text, reply_markup=markup)
+# --- /start with a payload: one handler per kind of link, tried in this order ---
 
 
-async def referral(message: Message, ctx: Ctx, code: str) -> None:
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(customers.INVITE_PREFIX)), flags=ANY)
+async def start_customer_invite(message: Message, command: CommandObject, ctx: Ctx) -> None:
+    await customer_invite(message, ctx, command.args or "")
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(REFERRAL_PREFIX)), flags=ANY)
+async def start_referral(message: Message, command: CommandObject, ctx: Ctx) -> None:
+    code = (command.args or "")[len(REFERRAL_PREFIX) :]
     valid = await loyalty.remember_referral(ctx.session, ctx.user, code, ctx.now())
     prefix = None if valid else _("This link is not valid or has expired.")
     text, markup = await customer_greeting(ctx, prefix)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.func(invites.kind_of)), flags=ANY)
+async def start_manager_invite(message: Message, command: CommandObject, ctx: Ctx) -> None:
+    await manager_invite(message, ctx, command.args or "")
+
+
+@router.message(CommandStart(deep_link=True), flags=ANY)
+async def start_unknown_link(message: Message, ctx: Ctx) -> None:
+    text, markup = await customer_greeting(ctx, _("This link is not valid or has expired."))
     await message.answer(text, reply_markup=markup)
 
 

@@ -7,7 +7,7 @@ from aiogram.types import Message
 
 from bot.context import Ctx
 from bot.views import customers as views
-from handlers.start import help_text
+from bot.views.start import help_text
 from models.users import Role
 from services import customers as service
 from services.errors import DomainError
