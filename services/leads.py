@@ -88,40 +88,25 @@ async def take(session: AsyncSession, admin: User, lead_id: int, now: datetime) 
         raise DomainError("not_found")
     if lead.client_id is not None:
         raise DomainError("lead_taken", client_id=lead.client_id)
+    # Claim the row first (a no-op conditional UPDATE): of two admins at once, the second waits for the
+    # first one's commit (the row lock on PostgreSQL, the single writer on SQLite) and then finds it taken.
+    claimed = await session.execute(
+        update(CustomerLead)
+        .where(CustomerLead.id == lead.id, CustomerLead.client_id.is_(None))
+        .values(phone=CustomerLead.phone)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        await session.refresh(lead)
+        raise DomainError("lead_taken", client_id=lead.client_id)
     person = await session.get(User, lead.user_id)
     data = clients_service.ClientData(name=lead_name(person), phones=[lead.phone], source=LEAD_SOURCE)
+    known = False
     try:
-        client, known = await _attach(session, admin, lead, data, now)
-    except _TakenMeanwhile:
-        await session.refresh(lead)
-        raise DomainError("lead_taken", client_id=lead.client_id) from None
-    await session.refresh(lead)
+        client = await clients_service.create(session, admin, data, now)
+    except clients_service.Duplicate as dup:  # the phone got onto a client meanwhile
+        client, known = dup.existing, True
+    lead.client_id = client.id
     audit.record(session, admin.id, "customer.lead_take", f"client:{client.id}", now, lead=lead.id)
     await session.flush()
     return Taken(lead, client, known)
-
-
-class _TakenMeanwhile(Exception):
-    pass
-
-
-async def _attach(
-    session: AsyncSession, admin: User, lead: CustomerLead, data: clients_service.ClientData, now: datetime
-) -> tuple[Client, bool]:
-    """The lead's client (new, or the one its phone is on now), set only while the lead still waits:
-    of two admins at once, the second one's new record is rolled back with its savepoint."""
-    known = False
-    async with await clients_service.savepoint(session):
-        try:
-            client = await clients_service.create(session, admin, data, now)
-        except clients_service.Duplicate as dup:  # the phone was added meanwhile
-            client, known = dup.existing, True
-        claimed = await session.execute(
-            update(CustomerLead)
-            .where(CustomerLead.id == lead.id, CustomerLead.client_id.is_(None))
-            .values(client_id=client.id)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:
-            raise _TakenMeanwhile
-    return client, known

@@ -17,6 +17,7 @@ from models.invites import Invite, InviteKind
 from models.users import Role, User
 from services import consent
 from services import customers as customers_service
+from services import leads as leads_service
 from services.errors import DomainError
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
@@ -218,6 +219,42 @@ async def test_two_people_open_the_same_invite_at_once(session_factory, clock):
     assert results == ["customer_invite_used", "linked"]
     async with session_factory() as s:
         assert (await s.get(Client, client_id)).telegram_id in (IVAN, PETR)
+
+
+async def test_two_admins_taking_one_waiting_lead_at_once_make_one_client(session_factory, clock):
+    """Taking a lead is a conditional UPDATE: of two simultaneous presses exactly one wins, and the
+    loser's new client record is rolled back with its savepoint."""
+    now = clock.now()
+    async with session_factory() as s, s.begin():
+        s.add_all(
+            [
+                User(id=ADMIN_ID, first_name="Olga", role=Role.admin),
+                User(id=101, first_name="Sergey", role=Role.admin),
+            ]
+        )
+        s.add(User(id=EVE, first_name="Ева"))
+        await s.flush()
+        lead = CustomerLead(user_id=EVE, client_id=None, phone="+79165554433", created_at=now)
+        s.add(lead)
+        await s.flush()
+        lead_id = lead.id
+
+    async def take_as(uid: int) -> str:
+        async with session_factory() as s:
+            try:
+                await leads_service.take(s, await s.get(User, uid), lead_id, now)
+                await s.commit()
+                return "taken"
+            except DomainError as e:
+                await s.rollback()
+                return e.code
+
+    results = sorted(await asyncio.gather(take_as(ADMIN_ID), take_as(101)))
+    assert results == ["lead_taken", "taken"]
+    async with session_factory() as s:
+        [client] = (await s.scalars(select(Client))).all()
+        assert (await s.get(CustomerLead, lead_id)).client_id == client.id
+        assert client.owner_id in (ADMIN_ID, 101) and client.name == "Ева"
 
 
 # --- the customer's own phone ---

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import CustomerAction, CustomerCb
 from bot.context import Ctx
@@ -22,7 +22,7 @@ ADMIN = {"role": "admin"}
 router = Router(name="customers.leads")
 
 
-async def leads_view(ctx: Ctx):
+async def leads_view(ctx: Ctx) -> tuple[str, InlineKeyboardMarkup | None]:
     items, total = await service.waiting(ctx.session, ctx.user)
     return views.leads_text(items, total, ctx.tz, ctx.locale), views.leads_keyboard(items)
 
