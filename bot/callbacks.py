@@ -56,10 +56,20 @@ class ClientCb(CallbackData, prefix="c"):
     arg: int = 0  # action-specific small number (e.g. the other client's id for merge lives elsewhere)
 
 
-class ReminderCb(CallbackData, prefix="r"):
-    """A delivered reminder: done, s15, s60, tomorrow (snoozes) — handlers/reminders.py."""
+class ReminderAction(StrEnum):
+    """A delivered (or just created) reminder's buttons — handlers/reminders/buttons.py."""
 
-    action: str
+    done = "done"
+    cancel = "cancel"
+    s15 = "s15"  # snooze 15 minutes
+    s60 = "s60"  # snooze an hour
+    tomorrow = "tomorrow"  # snooze to tomorrow morning
+
+
+class ReminderCb(CallbackData, prefix="r"):
+    """A delivered reminder: done, cancel, and the snoozes — handlers/reminders/buttons.py."""
+
+    action: ReminderAction
     reminder_id: int
     version: int = 0
 
@@ -98,11 +108,18 @@ class ChoiceCb(CallbackData, prefix="ch"):
 # --- Customer side. Each schema belongs to the handler module named in its docstring. ---
 
 
+class ConsentAction(StrEnum):
+    set = "set"  # the customer's switch on /consent (handlers/consent/customer.py)
+    unsub = "unsub"  # Unsubscribe under a marketing message (handlers/consent/customer.py)
+    ask = "ask"  # a manager asks to record a change on the card: confirm first (handlers/consent/card.py)
+    rec = "rec"  # ... and confirms it (handlers/consent/card.py)
+
+
 class ConsentCb(CallbackData, prefix="cn"):
-    """handlers/consent.py: a customer's switches (/consent), Unsubscribe under a marketing message, and a
+    """handlers/consent: a customer's switches (/consent), Unsubscribe under a marketing message, and a
     manager recording consent on the card (client_id set)."""
 
-    action: str
+    action: ConsentAction
     purpose: str = ""
     client_id: int = 0
     value: int = 0
@@ -116,12 +133,23 @@ class LoyaltyCb(CallbackData, prefix="ly"):
     arg: int = 0
 
 
+class SurveyAction(StrEnum):
+    csat = "csat"  # a score on the first question (handlers/surveys/answers.py)
+    nps = "nps"  # a score on the second question
+    skip = "skip"  # Skip of the comment
+    stats = "stats"  # /surveys figures (handlers/surveys/figures.py)
+    settings = "settings"  # the admins' settings (handlers/surveys/settings.py)
+    on = "on"
+    off = "off"
+    delay = "delay"
+
+
 class SurveyCb(CallbackData, prefix="sv"):
-    """handlers/surveys.py: a score pressed on a survey (csat, nps), or Skip of its comment (skip);
+    """handlers/surveys: a score pressed on a survey (csat, nps), or Skip of its comment (skip);
     /surveys figures (stats: arg = a manager's id, page = the managers list page) and the admins'
     settings (settings, on, off, delay: trigger names the trigger) with survey_id 0."""
 
-    action: str
+    action: SurveyAction
     survey_id: int
     score: int = -1
     trigger: str = ""
@@ -129,8 +157,16 @@ class SurveyCb(CallbackData, prefix="sv"):
     page: int = 0
 
 
-class CustomerCb(CallbackData, prefix="cu"):
-    """handlers/customers.py: the customer's own account (/forget confirmation, linking)."""
+class CustomerAction(StrEnum):
+    forget = "forget"  # /forget confirmed (handlers/customers/forget.py; id = the client)
+    keep = "keep"  # /forget cancelled
+    handled = "handled"  # an admin marks a /forget request handled (id = the request)
+    take = "take"  # an admin takes a waiting lead (handlers/customers/leads.py; id = the lead)
 
-    action: str
+
+class CustomerCb(CallbackData, prefix="cu"):
+    """handlers/customers: the customer's own account (/forget confirmation) and the admins' side of it
+    (a handled /forget request, a waiting lead taken)."""
+
+    action: CustomerAction
     id: int = 0

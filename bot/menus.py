@@ -42,6 +42,7 @@ STAFF = [
 ]
 ADMIN = [
     ("overdue", __("Overdue reminders by manager")),
+    ("leads", __("Leads waiting for an owner")),
     ("invite", __("Invite a manager")),
     ("team", __("Managers and admins")),
     ("loyalty", __("Bonus program settings and gifts")),

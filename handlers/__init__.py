@@ -22,16 +22,16 @@ from handlers import (
 
 def build_routers() -> list[Router]:
     routers = [
-        start.router(),
+        start.router,
         language.router(),
         timezone.router(),
         team.router(),
-        customers.router(),  # before clients: a customer's shared contact links their account
-        consent.router(),
+        *customers.routers,  # before clients: a customer's shared contact links their account
+        *consent.routers,
         loyalty.router(),
-        surveys.router(),
-        reminders.router(),
-        interactions.router(),
+        *surveys.routers,
+        *reminders.routers,
+        *interactions.routers,
         deals.router(),
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
         membership.router(),

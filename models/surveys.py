@@ -23,7 +23,7 @@ class SurveyStatus(enum.StrEnum):
     sending = "sending"  # claimed right before the send (sent_at: the attempt), not yet confirmed
     sent = "sent"  # delivered; answers may come until expires_at
     skipped = "skipped"  # not sent: see `outcome` (no_consent, limit, not_linked, disabled, gone)
-    undelivered = "undelivered"  # the customer blocked the bot or the chat is gone (`outcome`)
+    undelivered = "undelivered"  # blocked, the chat is gone, or Telegram refused it (`outcome`)
 
 
 class Survey(Base):

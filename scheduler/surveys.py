@@ -3,11 +3,14 @@
 `survey.send` (planned by services/surveys.after): every rule is checked again when it is due — the
 client still linked (the recipient is resolved now), the trigger still on, no other survey in 14 days,
 survey consent — and it waits for daytime (10:00–20:00) in the customer's time zone with Retry, which
-isn't a failed attempt. It leaves through deps.sender; a 403 is recorded as not delivered.
+isn't a failed attempt. It leaves through deps.sender; a 403 (blocked, chat gone) and a request
+Telegram refuses for good (PermanentError, e.g. 400 bad request) are recorded as not delivered, so the
+survey leaves "sending" and doesn't count toward the client's 14-day limit.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from bot.views import surveys as survey_views
@@ -18,6 +21,8 @@ from services.users import SUPPORTED_LANGUAGES, resolve_language
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+
+log = logging.getLogger(__name__)
 
 
 @registry.register(surveys_service.SEND_JOB)
@@ -44,9 +49,13 @@ async def survey_send(ctx: JobContext) -> str:
     await ctx.session.refresh(survey)  # as claimed (status "sending", sent_at), so every change is saved
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text, markup = survey_views.csat_question(survey)
-    if user is not None:
-        outcome = await send_to(deps, user, text, markup)
-    else:  # linked but never wrote to the bot: the sender finds out whether the chat is open
-        outcome = (await deps.sender.send(plan.chat_id, text, markup)).value
+    try:
+        if user is not None:
+            outcome = await send_to(deps, user, text, markup)
+        else:  # linked but never wrote to the bot: the sender finds out whether the chat is open
+            outcome = (await deps.sender.send(plan.chat_id, text, markup)).value
+    except PermanentError as e:  # Telegram will never accept it: not delivered, not retried
+        log.warning("survey %s refused by Telegram: %s", survey.id, e)
+        outcome = surveys_service.REJECTED
     surveys_service.mark_delivered(survey, plan.chat_id, outcome, ctx.now)
     return outcome

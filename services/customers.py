@@ -1,7 +1,8 @@
 """Customers: a Telegram account linked to exactly one client record, and the other way round.
 
 The link is `clients.telegram_id` (unique). A manager's single-use invite (`/start c_<token>`) or the
-customer's own shared phone makes it; /forget removes it and leaves a request for an admin.
+customer's own shared phone makes it; /forget removes it and leaves a request for an admin. A shared
+phone that matches no client is a lead; with no active admin to own it, it waits (services/leads.py).
 
 Contract used by other services:
 - client_of(session, user_id): the live client record linked to this Telegram account, or None.
@@ -28,12 +29,12 @@ from services import clients as clients_service
 from services import users as users_service
 from services.access import client_of
 from services.errors import DomainError
+from services.leads import LEAD_SOURCE, lead_name
 
 INVITE_PREFIX = "c_"
 CUSTOMER_INVITE_TTL = timedelta(days=14)
 TOKEN_BYTES = 32  # 43 URL-safe characters: "c_" + token stays within Telegram's 64
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,62}$")
-LEAD_SOURCE = "Telegram bot"
 # /forget withdraws these at once; service messages stop anyway once nobody is linked.
 FORGET_PURPOSES = (Purpose.marketing, Purpose.surveys)
 
@@ -180,7 +181,8 @@ async def share_phone(
 ) -> Shared:
     """The customer shared a contact. Raises DomainError customer_not_own (not their own contact) or
     customer_bad_phone. Links when the phone belongs to exactly one live client without an account;
-    otherwise the admins hear of a lead, once per person."""
+    otherwise the admins hear of a lead, once per person. With no active admin the lead is kept
+    without a client: it waits for an admin to take it (services/leads.py)."""
     if user.is_staff:
         raise DomainError("customer_staff")
     linked_now = await client_of(session, user.id)
@@ -205,8 +207,7 @@ async def share_phone(
     admins = await users_service.active_admins(session)
     outcome = "lead_known" if client is not None else "lead"
     if client is None and admins:
-        name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.display_name
-        data = clients_service.ClientData(name=name, phones=[e164], source=LEAD_SOURCE)
+        data = clients_service.ClientData(name=lead_name(user), phones=[e164], source=LEAD_SOURCE)
         try:
             client = await clients_service.create(session, admins[0], data, now)
         except clients_service.Duplicate as dup:  # the phone was added meanwhile

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.callbacks import ClientCb, ConsentCb
+from bot.callbacks import CardAction, ClientCb, ConsentCb
 from bot.notices import Rendered, notice
 from models.clients import Client
 from models.consent import ConsentEvent, ConsentSource, Purpose
@@ -290,3 +290,20 @@ async def test_set_writes_an_event_only_on_a_change(session, clock):
     assert count == 2
     history = await consent.history(session, client.id)
     assert [item.event.granted for item in history] == [False, True]
+
+
+async def test_the_consent_button_of_a_stale_card_says_the_card_changed_and_shows_it_again(app, tg, admin):
+    anna = await add_manager(app, tg, ANNA, "Anna")
+    _ivan, client_id = await linked_customer(app, tg, IVAN, "Иван Петров")
+    card = (await anna.press_data(ClientCb(action=CardAction.open, client_id=client_id).pack())).last
+    assert "🔔 Согласия" in card.labels
+    async with app.session_factory() as s, s.begin():  # the card changes meanwhile (another device)
+        row = await s.get(Client, client_id)
+        row.version += 1
+        row.company = "ООО Ромашка"
+    replies = await anna.press("🔔 Согласия", message=card)
+    assert "Карточка тем временем изменилась" in replies.callback_answer.text
+    assert "ООО Ромашка" in replies.last.text and "🔔 Согласия" in replies.last.labels
+    # from the card shown again, the consent screen opens
+    screen = await anna.press("🔔 Согласия", message=replies.last)
+    assert "Согласия клиента <b>Иван Петров</b>" in screen.last.html

@@ -17,6 +17,7 @@ from models.invites import Invite, InviteKind
 from models.users import Role, User
 from services import consent
 from services import customers as customers_service
+from services import leads as leads_service
 from services.errors import DomainError
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
@@ -137,6 +138,23 @@ async def test_the_invite_button_on_a_linked_or_foreign_card_and_a_double_tap(ap
     assert await count(app, Invite, Invite.kind == InviteKind.customer) == 1
 
 
+async def test_the_invite_button_of_a_stale_card_says_the_card_changed_and_shows_it_again(app, tg, admin):
+    anna, client = await setup_anna_with_client(app, tg)
+    await anna.send("/find Иван")
+    old = anna.last
+    async with app.session_factory() as s, s.begin():  # the card changes meanwhile (another device)
+        row = await s.get(Client, client.id)
+        row.version += 1
+        row.company = "ООО Ромашка"
+    replies = await anna.press("📲 Пригласить в бот", message=old)
+    assert "Карточка тем временем изменилась" in replies.callback_answer.text
+    assert "ООО Ромашка" in replies.last.text and "📲 Пригласить в бот" in replies.last.labels
+    assert await count(app, Invite, Invite.kind == InviteKind.customer) == 0
+    # the card shown again works
+    again = await anna.press("📲 Пригласить в бот", message=replies.last)
+    assert INVITE_RE.search(again.last.text)
+
+
 async def test_expired_unknown_and_refused_invites(app, tg, admin, clock):
     anna, client = await setup_anna_with_client(app, tg)
     ivan = tg.user(IVAN, "Иван", language_code="ru")
@@ -201,6 +219,42 @@ async def test_two_people_open_the_same_invite_at_once(session_factory, clock):
     assert results == ["customer_invite_used", "linked"]
     async with session_factory() as s:
         assert (await s.get(Client, client_id)).telegram_id in (IVAN, PETR)
+
+
+async def test_two_admins_taking_one_waiting_lead_at_once_make_one_client(session_factory, clock):
+    """Taking a lead is a conditional UPDATE: of two simultaneous presses exactly one wins, and the
+    loser's new client record is rolled back with its savepoint."""
+    now = clock.now()
+    async with session_factory() as s, s.begin():
+        s.add_all(
+            [
+                User(id=ADMIN_ID, first_name="Olga", role=Role.admin),
+                User(id=101, first_name="Sergey", role=Role.admin),
+            ]
+        )
+        s.add(User(id=EVE, first_name="Ева"))
+        await s.flush()
+        lead = CustomerLead(user_id=EVE, client_id=None, phone="+79165554433", created_at=now)
+        s.add(lead)
+        await s.flush()
+        lead_id = lead.id
+
+    async def take_as(uid: int) -> str:
+        async with session_factory() as s:
+            try:
+                await leads_service.take(s, await s.get(User, uid), lead_id, now)
+                await s.commit()
+                return "taken"
+            except DomainError as e:
+                await s.rollback()
+                return e.code
+
+    results = sorted(await asyncio.gather(take_as(ADMIN_ID), take_as(101)))
+    assert results == ["lead_taken", "taken"]
+    async with session_factory() as s:
+        [client] = (await s.scalars(select(Client))).all()
+        assert (await s.get(CustomerLead, lead_id)).client_id == client.id
+        assert client.owner_id in (ADMIN_ID, 101) and client.name == "Ева"
 
 
 # --- the customer's own phone ---
@@ -288,6 +342,55 @@ async def test_an_unknown_phone_becomes_one_lead_for_the_admins(app, tg, admin):
     assert len(admin.messages) == seen
     # the customer isn't linked by the lead
     assert "ещё не привязан" in (await eve.send("/consent")).last.text
+
+
+async def set_active(app, uid: int, active: bool) -> None:
+    async with app.session_factory() as s, s.begin():
+        (await s.get(User, uid)).is_active = active
+
+
+async def test_a_lead_while_no_admin_is_active_waits_for_an_admin_to_take_it(app, tg, admin):
+    anna = await add_manager(app, tg, ANNA, "Anna")
+    await set_active(app, ADMIN_ID, False)  # the only admin is deactivated: nobody could own a lead
+    eve = tg.user(
+        EVE, "Ева", last_name="<Новая>", username="eve_x", language_code="ru", phone_number="+7 916 555-44-33"
+    )
+    replies = await eve.share_contact(own=True)
+    assert "с вами скоро свяжутся" in replies.last.text
+    # nobody owns it yet: no client record, the lead waits
+    assert await count(app, Client) == 0
+    assert await count(app, CustomerLead, CustomerLead.client_id.is_(None)) == 1
+    # a manager neither sees it on /today nor may list it
+    assert "Лиды ждут владельца" not in (await anna.send("/today")).last.text
+    assert "Нет доступа" in (await anna.send("/leads")).last.text
+    # an admin is active again: /today points to /leads, which lists it with a Take button
+    await set_active(app, ADMIN_ID, True)
+    await admin.send("/start")
+    assert "📥 Лиды ждут владельца: 1. Смотрите /leads" in (await admin.send("/today")).last.text
+    listing = (await admin.send("/leads")).last
+    assert "Ева &lt;Новая&gt; (@eve_x), +7 916 555-44-33" in listing.html
+    assert listing.labels == ["✋ Взять 1"]
+    # a second admin has the same list open
+    sergey = tg.user(101, "Sergey", language_code="en")
+    async with app.session_factory() as s, s.begin():
+        s.add(User(id=101, first_name="Sergey", role=Role.admin, tg_language="en"))
+    other = (await sergey.send("/leads")).last
+    taken = await admin.press("✋ Взять 1", message=listing)
+    assert "Вы взяли лида Ева <Новая>: теперь это ваш клиент" in taken.callback_answer.text
+    lead = await client_named(app, "Ева <Новая>")
+    assert lead.owner_id == ADMIN_ID and lead.source == "Telegram bot" and lead.telegram_id is None
+    async with app.session_factory() as s:
+        assert (await s.scalar(select(CustomerLead))).client_id == lead.id
+    assert "Ева <Новая>" in admin.last.text  # the new card
+    assert "Лидов, ждущих владельца, нет" in admin.messages[-2].text  # the list, now empty
+    # the second admin is too late: told who took it, nothing new is made
+    late = await sergey.press("✋ Take 1", message=other)
+    assert "already taken by Olga" in late.callback_answer.text
+    assert await count(app, Client) == 1
+    assert "Лиды ждут владельца" not in (await admin.send("/today")).last.text
+    # a forged Take of an unknown lead
+    forged = await admin.press_data(CustomerCb(action="take", id=999).pack())
+    assert "Не найдено" in forged.callback_answer.text
 
 
 async def test_a_phone_of_a_client_linked_to_someone_else_only_tells_the_admins(app, tg, admin):

@@ -515,6 +515,27 @@ async def test_a_customer_who_blocked_the_bot_is_recorded_as_not_delivered(app, 
     assert len(await surveys_of(app, cid)) == 2
 
 
+async def test_a_survey_telegram_refuses_for_good_is_not_delivered_and_frees_the_limit(app, tg, clock):
+    await add_manager(app, tg, ANNA, "Anna")
+    cid, ivan = await customer(app, tg, ANNA)
+    await log_contact(app, ANNA, cid)
+    tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    clock.advance(hours=2)
+    await app.queue.drain()
+    [row] = await surveys_of(app, cid)
+    assert (row.status, row.outcome, row.sent_at) == (SurveyStatus.undelivered, "rejected", None)
+    [job] = await survey_jobs(app)
+    assert (job.status, job.attempts) == (JobStatus.done, 1)  # not retried
+    # it doesn't count as sent: the next event plans and delivers a survey at once
+    clock.advance(days=1)
+    await log_contact(app, ANNA, cid)
+    clock.advance(hours=2)
+    await app.queue.drain()
+    rows = await surveys_of(app, cid)
+    assert [r.status for r in rows] == [SurveyStatus.undelivered, SurveyStatus.sent]
+    assert CSAT_Q in ivan.last.text
+
+
 # --- merging moves the surveys ---
 
 

@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ClientCb, ConsentCb
+from bot.callbacks import CardAction, ClientCb, ConsentAction, ConsentCb
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.text import h
@@ -72,7 +72,10 @@ def customer_screen(
         kb.button(
             text=f"{icon(state[purpose])} {purpose_name(purpose)}",
             callback_data=ConsentCb(
-                action="set", purpose=purpose.value, client_id=client_id, value=int(not state[purpose])
+                action=ConsentAction.set,
+                purpose=purpose.value,
+                client_id=client_id,
+                value=int(not state[purpose]),
             ),
         )
     kb.adjust(1)
@@ -105,7 +108,8 @@ def stop_done() -> str:
 
 def unsubscribe_button(client_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=_("🔕 Unsubscribe"), callback_data=ConsentCb(action="unsub", client_id=client_id).pack()
+        text=_("🔕 Unsubscribe"),
+        callback_data=ConsentCb(action=ConsentAction.unsub, client_id=client_id).pack(),
     )
 
 
@@ -166,11 +170,12 @@ def card_screen(
         kb.button(
             text=text,
             callback_data=ConsentCb(
-                action="ask", purpose=purpose.value, client_id=client.id, value=int(wanted)
+                action=ConsentAction.ask, purpose=purpose.value, client_id=client.id, value=int(wanted)
             ),
         )
     kb.button(
-        text=_("« Card"), callback_data=ClientCb(action="open", client_id=client.id, version=client.version)
+        text=_("« Card"),
+        callback_data=ClientCb(action=CardAction.open, client_id=client.id, version=client.version),
     )
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()
@@ -190,11 +195,13 @@ def record_confirm(client: Client, purpose: Purpose, granted: bool) -> tuple[str
     kb = InlineKeyboardBuilder()
     kb.button(
         text=_("✅ Yes, record it"),
-        callback_data=ConsentCb(action="rec", purpose=purpose.value, client_id=client.id, value=int(granted)),
+        callback_data=ConsentCb(
+            action=ConsentAction.rec, purpose=purpose.value, client_id=client.id, value=int(granted)
+        ),
     )
     kb.button(
         text=_("« Back"),
-        callback_data=ClientCb(action="consent", client_id=client.id, version=client.version),
+        callback_data=ClientCb(action=CardAction.consent, client_id=client.id, version=client.version),
     )
     kb.adjust(1)
     return text.format(name=h(client.name), purpose=purpose_name(purpose)), kb.as_markup()

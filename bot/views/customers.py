@@ -11,12 +11,15 @@ from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ClientCb, CustomerCb
+from bot.callbacks import CardAction, ClientCb, CustomerAction, CustomerCb
+from bot.formatting import local_dt
 from bot.keyboards import invite_share
 from bot.messages import error_text
 from bot.notices import Rendered, notice
 from bot.text import h
+from services import phones
 from services.errors import DomainError
+from services.leads import Waiting, lead_name
 
 
 def share_phone_keyboard() -> ReplyKeyboardMarkup:
@@ -91,7 +94,9 @@ def invite_text(client_name: str, link: str, until: str) -> str:
 
 def invite_keyboard(link: str, client_id: int, version: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder.from_markup(invite_share(link))
-    kb.button(text=_("« Card"), callback_data=ClientCb(action="open", client_id=client_id, version=version))
+    kb.button(
+        text=_("« Card"), callback_data=ClientCb(action=CardAction.open, client_id=client_id, version=version)
+    )
     kb.adjust(1)
     return kb.as_markup()
 
@@ -142,8 +147,8 @@ def forget_confirm(client_id: int) -> tuple[str, InlineKeyboardMarkup]:
         "and an admin will handle your request."
     )
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Yes, forget me"), callback_data=CustomerCb(action="forget", id=client_id))
-    kb.button(text=_("Cancel"), callback_data=CustomerCb(action="keep", id=client_id))
+    kb.button(text=_("Yes, forget me"), callback_data=CustomerCb(action=CustomerAction.forget, id=client_id))
+    kb.button(text=_("Cancel"), callback_data=CustomerCb(action=CustomerAction.keep, id=client_id))
     kb.adjust(2)
     return text, kb.as_markup()
 
@@ -172,12 +177,63 @@ def handled_before(by: str) -> str:
     return _("Already handled by {admin}.").format(admin=h(by))
 
 
+# --- leads waiting for an owner (admins: /today, /leads) ---
+
+
+def leads_waiting_line(count: int) -> str:
+    """The last line of an admin's /today while leads wait for an owner."""
+    return _("📥 Leads waiting for an owner: {count}. See /leads").format(count=count)
+
+
+def leads_text(items: list[Waiting], total: int, tz: str, locale: str) -> str:
+    if not items:
+        return _("📥 No leads are waiting. New leads from the bot go to an active admin at once.")
+    lines = [
+        _("📥 <b>Leads waiting for an owner</b>: {count}").format(count=total),
+        _("They shared their phone in the bot while no admin was active. Take one to become its owner."),
+        "",
+    ]
+    for i, item in enumerate(items, 1):
+        person = item.person
+        who = h(lead_name(person)) + (f" (@{h(person.username)})" if person and person.username else "")
+        when = local_dt(item.lead.created_at, tz, locale)
+        lines.append(f"{i}. {who}, {h(phones.display(item.lead.phone))} — {when}")
+    if total > len(items):
+        lines.append(_("…and {count} more: take these first.").format(count=total - len(items)))
+    return "\n".join(lines)
+
+
+def leads_keyboard(items: list[Waiting]) -> InlineKeyboardMarkup | None:
+    if not items:
+        return None
+    kb = InlineKeyboardBuilder()
+    for i, item in enumerate(items, 1):
+        kb.button(
+            text=_("✋ Take {n}").format(n=i),
+            callback_data=CustomerCb(action=CustomerAction.take, id=item.lead.id),
+        )
+    kb.adjust(4)
+    return kb.as_markup()
+
+
+def lead_taken_text(name: str, known: bool) -> str:
+    """A callback alert (plain text: the name is not escaped)."""
+    if known:
+        return _("✋ The lead {name} is attached to the client that has their phone.").format(name=name)
+    return _("✋ You took the lead {name}: the client is yours now. Please get in touch.").format(name=name)
+
+
+def lead_taken_before(by: str) -> str:
+    """A callback alert (plain text)."""
+    return _("This lead was already taken by {admin}.").format(admin=by)
+
+
 # --- notices (rendered in the recipient's language when sent) ---
 
 
 def _open_card(client_id: int) -> InlineKeyboardBuilder:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action="open", client_id=client_id))
+    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action=CardAction.open, client_id=client_id))
     return kb
 
 
@@ -213,6 +269,8 @@ def _customer_forget(p: dict[str, Any]) -> Rendered:
         "and mark the request handled."
     ).format(name=h(p["name"]), client=h(p["client"]))
     kb = _open_card(int(p["client_id"]))
-    kb.button(text=_("✅ Handled"), callback_data=CustomerCb(action="handled", id=int(p["request_id"])))
+    kb.button(
+        text=_("✅ Handled"), callback_data=CustomerCb(action=CustomerAction.handled, id=int(p["request_id"]))
+    )
     kb.adjust(1)
     return text, kb.as_markup()

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
-from bot.callbacks import ChoiceCb, ClientCb
+from bot.callbacks import CardAction, ChoiceCb, ClientCb
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.text import MESSAGE_LIMIT, h, visible_length
@@ -83,7 +83,7 @@ def picked_markup(clients: list[Client]) -> InlineKeyboardMarkup:
         kb.row(
             InlineKeyboardButton(
                 text=label(name),
-                callback_data=ClientCb(action="log", client_id=c.id, version=c.version).pack(),
+                callback_data=ClientCb(action=CardAction.log, client_id=c.id, version=c.version).pack(),
             )
         )
     return kb.as_markup()
@@ -167,10 +167,10 @@ def saved_text(
 
 def saved_markup(client: Client) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("📜 History"), callback_data=ClientCb(action="history", client_id=client.id))
+    kb.button(text=_("📜 History"), callback_data=ClientCb(action=CardAction.history, client_id=client.id))
     kb.button(
         text=_("👤 Open client"),
-        callback_data=ClientCb(action="open", client_id=client.id, version=client.version),
+        callback_data=ClientCb(action=CardAction.open, client_id=client.id, version=client.version),
     )
     kb.adjust(2)
     return kb.as_markup()
@@ -216,7 +216,7 @@ def history_markup(hist: service.History, tz: str, locale: str) -> InlineKeyboar
                 [
                     InlineKeyboardButton(
                         text=_("▶ Voice note, {when}").format(when=when),
-                        callback_data=ClientCb(action="voice", client_id=cid, arg=e.id).pack(),
+                        callback_data=ClientCb(action=CardAction.voice, client_id=cid, arg=e.id).pack(),
                     )
                 ]
             )
@@ -225,14 +225,14 @@ def history_markup(hist: service.History, tz: str, locale: str) -> InlineKeyboar
         nav.append(
             InlineKeyboardButton(
                 text=_("◀ Newer"),
-                callback_data=ClientCb(action="history", client_id=cid, page=hist.page - 1).pack(),
+                callback_data=ClientCb(action=CardAction.history, client_id=cid, page=hist.page - 1).pack(),
             )
         )
     if hist.page < hist.pages - 1:
         nav.append(
             InlineKeyboardButton(
                 text=_("Older ▶"),
-                callback_data=ClientCb(action="history", client_id=cid, page=hist.page + 1).pack(),
+                callback_data=ClientCb(action=CardAction.history, client_id=cid, page=hist.page + 1).pack(),
             )
         )
     if nav:
@@ -240,11 +240,14 @@ def history_markup(hist: service.History, tz: str, locale: str) -> InlineKeyboar
     rows.append(
         [
             InlineKeyboardButton(
-                text=_("📝 Log a contact"), callback_data=ClientCb(action="log", client_id=cid).pack()
+                text=_("📝 Log a contact"),
+                callback_data=ClientCb(action=CardAction.log, client_id=cid).pack(),
             ),
             InlineKeyboardButton(
                 text=_("« Client"),
-                callback_data=ClientCb(action="open", client_id=cid, version=hist.client.version).pack(),
+                callback_data=ClientCb(
+                    action=CardAction.open, client_id=cid, version=hist.client.version
+                ).pack(),
             ),
         ]
     )

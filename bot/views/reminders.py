@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
-from bot.callbacks import ClientCb, ReminderCb
+from bot.callbacks import CardAction, ClientCb, ReminderAction, ReminderCb
 from bot.messages import error_text
 from bot.text import MESSAGE_LIMIT, h, visible_length
 from models.reminders import Reminder
@@ -99,7 +99,9 @@ def created_markup(reminder: Reminder) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
         text=_("✖ Cancel it"),
-        callback_data=ReminderCb(action="cancel", reminder_id=reminder.id, version=reminder.version),
+        callback_data=ReminderCb(
+            action=ReminderAction.cancel, reminder_id=reminder.id, version=reminder.version
+        ),
     )
     return kb.as_markup()
 
@@ -150,7 +152,7 @@ def delivery_markup(reminder: Reminder, client_version: int = 0) -> InlineKeyboa
                 InlineKeyboardButton(
                     text=_("👤 Open client"),
                     callback_data=ClientCb(
-                        action="open", client_id=reminder.client_id, version=client_version
+                        action=CardAction.open, client_id=reminder.client_id, version=client_version
                     ).pack(),
                 )
             ]
@@ -164,7 +166,7 @@ def client_only_markup(reminder: Reminder, client_version: int = 0) -> InlineKey
     kb = InlineKeyboardBuilder()
     kb.button(
         text=_("👤 Open client"),
-        callback_data=ClientCb(action="open", client_id=reminder.client_id, version=client_version),
+        callback_data=ClientCb(action=CardAction.open, client_id=reminder.client_id, version=client_version),
     )
     return kb.as_markup()
 

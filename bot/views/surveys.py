@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
-from bot.callbacks import ChoiceCb, ClientCb, SurveyCb
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, SurveyAction, SurveyCb
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.notices import Rendered, notice
@@ -24,15 +24,9 @@ from models.clients import Client
 from models.surveys import Survey, SurveyTrigger
 from models.users import User
 from services.errors import DomainError
-from services.surveys import (
-    COMMENT_LIMIT,
-    CSAT_SCORES,
-    NPS_SCORES,
-    PERIODS,
-    Figures,
-    Stats,
-    TriggerSetting,
-)
+from services.surveys.figures import Figures, Stats
+from services.surveys.rules import COMMENT_LIMIT, CSAT_SCORES, NPS_SCORES, PERIODS
+from services.surveys.triggers import TriggerSetting
 
 DELAY_STEP = "sv.delay"
 
@@ -125,7 +119,7 @@ def comment_prompt(survey: Survey) -> tuple[str, InlineKeyboardMarkup]:
         ]
     )
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Skip"), callback_data=SurveyCb(action="skip", survey_id=survey.id))
+    kb.button(text=_("Skip"), callback_data=SurveyCb(action=SurveyAction.skip, survey_id=survey.id))
     return text, kb.as_markup()
 
 
@@ -173,7 +167,7 @@ def _scores(csat: Any, nps: Any) -> str:
 
 def _card_button(client_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action="open", client_id=client_id))
+    kb.button(text=_("👤 Open the card"), callback_data=ClientCb(action=CardAction.open, client_id=client_id))
     return kb.as_markup()
 
 
@@ -274,7 +268,7 @@ def stats_keyboard(stats: Stats, *, admin: bool, everyone: bool) -> InlineKeyboa
             kb.row(
                 InlineKeyboardButton(
                     text=label(f"👤 {name} · {sent}"),
-                    callback_data=SurveyCb(action="stats", survey_id=0, arg=manager_id).pack(),
+                    callback_data=SurveyCb(action=SurveyAction.stats, survey_id=0, arg=manager_id).pack(),
                 )
             )
         if stats.pages > 1:
@@ -287,7 +281,8 @@ def stats_keyboard(stats: Stats, *, admin: bool, everyone: bool) -> InlineKeyboa
             kb.row(
                 *(
                     InlineKeyboardButton(
-                        text=text, callback_data=SurveyCb(action="stats", survey_id=0, page=p).pack()
+                        text=text,
+                        callback_data=SurveyCb(action=SurveyAction.stats, survey_id=0, page=p).pack(),
                     )
                     for text, p in nav
                 )
@@ -295,12 +290,12 @@ def stats_keyboard(stats: Stats, *, admin: bool, everyone: bool) -> InlineKeyboa
     else:
         kb.row(
             InlineKeyboardButton(
-                text=_("« Everyone"), callback_data=SurveyCb(action="stats", survey_id=0).pack()
+                text=_("« Everyone"), callback_data=SurveyCb(action=SurveyAction.stats, survey_id=0).pack()
             )
         )
     kb.row(
         InlineKeyboardButton(
-            text=_("⚙️ Settings"), callback_data=SurveyCb(action="settings", survey_id=0).pack()
+            text=_("⚙️ Settings"), callback_data=SurveyCb(action=SurveyAction.settings, survey_id=0).pack()
         )
     )
     return kb.as_markup()
@@ -366,11 +361,15 @@ def settings_keyboard(rules: dict[SurveyTrigger, TriggerSetting]) -> InlineKeybo
             ),
             InlineKeyboardButton(
                 text=label(_("⏱ Delay: {trigger}").format(trigger=short)),
-                callback_data=SurveyCb(action="delay", survey_id=0, trigger=rule.trigger.value).pack(),
+                callback_data=SurveyCb(
+                    action=SurveyAction.delay, survey_id=0, trigger=rule.trigger.value
+                ).pack(),
             ),
         )
     kb.row(
-        InlineKeyboardButton(text=_("« Figures"), callback_data=SurveyCb(action="stats", survey_id=0).pack())
+        InlineKeyboardButton(
+            text=_("« Figures"), callback_data=SurveyCb(action=SurveyAction.stats, survey_id=0).pack()
+        )
     )
     return kb.as_markup()
 
