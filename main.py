@@ -57,14 +57,13 @@ async def _run(settings: Settings) -> None:
     app = create_app(settings)
     log = logging.getLogger("main")
     log.info("starting in %s mode", "webhook" if settings.webhook_url else "polling")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.request_stop)
     if settings.webhook_url:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, app.request_stop)
         await run_webhook(app)
     else:
-        # aiogram's own SIGINT/SIGTERM handling lets the getUpdates request in flight end cleanly.
-        await app.run_polling(handle_signals=True)
+        await app.run_polling()
     log.info("stopped")
 
 

@@ -37,6 +37,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.outbox import HoldUntilCommit
+from bot.polling import Poller
 from bot.sender import RateLimiter, Sender
 from bot.telegram_models import pin_response_models
 from handlers import build_routers
@@ -95,26 +96,22 @@ class App:
         await self.engine.dispose()
 
     def request_stop(self) -> None:
-        """SIGTERM/SIGINT in webhook mode: stop serving; the queue batch in flight finishes."""
+        """SIGTERM/SIGINT: stop taking updates; the ones running and the queue batch in flight finish."""
         self._stopping.set()
 
     async def wait_stop(self) -> None:
         await self._stopping.wait()
 
-    async def run_polling(
-        self, *, handle_as_tasks: bool = True, polling_timeout: int = 30, handle_signals: bool = False
-    ) -> None:
+    async def run_polling(self, *, polling_timeout: int = 30) -> None:
+        """Long polling until `request_stop` (SIGTERM/SIGINT in main.py): updates are confirmed to
+        Telegram only once handled (bot/polling.py); a stop lets the running ones finish first."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.startup()
+        poller = Poller(
+            self.dp, self.bot, timeout=polling_timeout, allowed_updates=self.dp.resolve_used_update_types()
+        )
         try:
-            await self.dp.start_polling(
-                self.bot,
-                handle_as_tasks=handle_as_tasks,
-                polling_timeout=polling_timeout,
-                allowed_updates=self.dp.resolve_used_update_types(),
-                handle_signals=handle_signals,
-                close_bot_session=False,
-            )
+            await poller.run(self._stopping)
         finally:
             await self.shutdown()
 
