@@ -44,6 +44,7 @@ class KillHook:
     call: Call | None = None  # the call that fired the hook
     armed: bool = True
     _fired: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    on_change: Callable[[], None] | None = field(default=None, repr=False)  # the server's signal
 
     @property
     def fired(self) -> bool:
@@ -69,6 +70,8 @@ class KillHook:
 
     def disarm(self) -> None:
         self.armed = False
+        if self.on_change is not None:
+            self.on_change()
 
     async def wait(self, within: float = 10.0) -> Call:
         """Wait until the hook fired; returns the call that fired it."""

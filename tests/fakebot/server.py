@@ -455,6 +455,7 @@ class FakeTelegram:
             text_contains,
             where,
             hold_offset,
+            on_change=self.signal.notify,
         )
         self.kill_hooks.append(hook)
         return hook
