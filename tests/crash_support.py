@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from tests.conftest import ADMIN_ID
@@ -54,6 +56,8 @@ def bot_env(tg: FakeTelegram, db_url: str, **overrides: str) -> dict[str, str]:
         DEFAULT_TIMEZONE="Europe/Moscow",
         SEND_RATE="30",
         LOG_LEVEL="INFO",
+        # The admins' daily digest half a day away, so it never lands in the middle of a test.
+        DIGEST_HOUR=str((datetime.now(ZoneInfo("Europe/Moscow")).hour + 12) % 24),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
     )

@@ -155,9 +155,9 @@ async def test_a_contact_log(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser
     client_id = await add_client(db, "Иван Петров")
     card = ClientCb(action="log", client_id=client_id, version=1).pack()
     await bot.step(olga.press_data(card, message=olga.last), "Иван Петров", olga)
-    await bot.step(olga.press("📞 Звонок"), None, olga)
+    await bot.step(olga.press("📞 Звонок"), "Чем закончилось?", olga)
     await bot.step(olga.press("✅ Дозвонился"), "Добавьте заметку", olga)
-    await bot.step(olga.send("Обсудили поставку"), None, olga)
+    await bot.step(olga.send("Обсудили поставку"), "Следующий шаг?", olga)
     pending = await crash_and_restart(bot, olga.press("Пропустить »"), olga, "✅ Записано")
     await bot.settle(olga, pending)
     async with db() as s:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Generator, Iterator
@@ -448,6 +449,8 @@ class FakeTelegram:
     ) -> KillHook:
         """SIGKILL process ``pid`` right after the first successful call that matches (see crash.py):
         the call takes effect (the person sees it), the bot never gets the answer."""
+        if pid in (os.getpid(), os.getppid()):
+            raise ValueError("kill_on needs the pid of a bot in another process, not of the tests")
         hook = KillHook(
             pid,
             self._canonical_name(method) if method else None,
