@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser, KillHook, Replies
-from tests.fakebot.process import BotProcess, ForkServer
+from tests.fakebot.process import BotProcess, ColdStarter, ForkServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # What `python main.py run` imports before it polls; forked children start with these loaded.
@@ -36,8 +36,14 @@ PRELOAD = ["bot.app", "bot.migrate", "bot.webhook", "alembic.command", "aiogram.
 START_TIMEOUT = 20.0
 
 
-def fork_server() -> ForkServer:
-    forks = ForkServer(PRELOAD, root=ROOT)
+def fork_server() -> ForkServer | ColdStarter:
+    """What starts the bot processes: a fork server with the app preloaded (fast), or, with
+    CRASH_TESTS_COLD=1 in the environment, a plain `python main.py run` every time (seconds each)."""
+    forks: ForkServer | ColdStarter
+    if os.environ.get("CRASH_TESTS_COLD", "") not in ("", "0"):
+        forks = ColdStarter(root=ROOT)
+    else:
+        forks = ForkServer(PRELOAD, root=ROOT)
     forks.start()
     return forks
 
@@ -68,7 +74,9 @@ def bot_env(tg: FakeTelegram, db_url: str, **overrides: str) -> dict[str, str]:
 class CrashBot:
     """One bot at a time, started and restarted against the same fake and database."""
 
-    def __init__(self, forks: ForkServer, tg: FakeTelegram, db_url: str, workdir: Path, **env: str) -> None:
+    def __init__(
+        self, forks: ForkServer | ColdStarter, tg: FakeTelegram, db_url: str, workdir: Path, **env: str
+    ) -> None:
         self.forks = forks
         self.tg = tg
         self.env = bot_env(tg, db_url, **env)

@@ -37,11 +37,11 @@ from services.deals import Draft
 from tests.conftest import ADMIN_ID
 from tests.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.fakebot.process import ForkServer
+from tests.fakebot.process import ColdStarter, ForkServer
 
 
 @pytest.fixture(scope="module")
-def forks() -> Iterator[ForkServer]:
+def forks() -> Iterator[ForkServer | ColdStarter]:
     server = fork_server()
     yield server
     server.close()
@@ -49,7 +49,7 @@ def forks() -> Iterator[ForkServer]:
 
 @pytest.fixture
 async def bot(
-    forks: ForkServer, tg: FakeTelegram, db_url: str, engine: AsyncEngine, tmp_path: Path
+    forks: ForkServer | ColdStarter, tg: FakeTelegram, db_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> AsyncIterator[CrashBot]:
     running = CrashBot(forks, tg, db_url, tmp_path)
     try:

@@ -206,3 +206,34 @@ class ForkServer:
         if not line:
             raise RuntimeError(f"the fork server exited (code {self._proc.wait()})")
         return line.strip()
+
+
+class ColdStarter:
+    """The same interface as ForkServer, but every start is a plain ``python script args...``
+    (seconds each): to check that nothing depends on the fork server's preloading."""
+
+    def __init__(self, *, root: Path, python: str = sys.executable) -> None:
+        self.root = root
+        self.python = python
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self.children: list[BotProcess] = []
+
+    def start(self) -> None:
+        pass
+
+    def spawn(self, argv: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> BotProcess:
+        script = os.path.abspath(os.path.join(self.root, argv[0]))
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [self.python, script, *argv[1:]], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+            )
+        self._procs.append(proc)
+        child = BotProcess(proc.pid, log, argv)
+        self.children.append(child)
+        return child
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
