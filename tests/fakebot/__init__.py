@@ -10,9 +10,17 @@
     await server.stop()
 
 The app must process updates one at a time (polling with ``handle_as_tasks=False``, or a webhook
-that answers after handling) for ``send()``/``press()`` to know when the bot is done.
+that answers after handling) for ``send()``/``press()`` to know when the bot is done; otherwise set
+``server.settle`` to something that waits for the bot's handling, or wait for the reply you expect
+(``server.wait_for_message``).
+
+    first, second = await server.send_batch(alice.send("Ivan"), alice.send("+7 999"))  # one getUpdates
+    hook = server.kill_on(pid, method="sendMessage", text_contains="Saved")  # crash there (crash.py)
+
+Bot processes for crash tests (start, SIGKILL, restart against the same server): process.py.
 """
 
+from .crash import KillHook
 from .errors import ApiError
 from .files import UploadedFile
 from .people import BotMessage, CallbackAnswer, FakeUser, Replies
@@ -26,6 +34,7 @@ __all__ = [
     "FailedCall",
     "FakeTelegram",
     "FakeUser",
+    "KillHook",
     "PendingUpdate",
     "Replies",
     "UploadedFile",

@@ -67,6 +67,7 @@ class QueryRecord:
     """A callback or inline query sent to the bot, and the bot's answer."""
 
     created: float
+    user_id: int | None = None  # who sent it (the chat a callback answer is shown in)
     answered: bool = False
     answer: Any = None
 
@@ -141,7 +142,19 @@ class BotApi:
             server.updates.allowed_updates = params["allowed_updates"]
         limit = min(max(params.get("limit", 100), 1), 100)
         wait_seconds = max(params.get("timeout", 0), 0)
-        return await server.updates.poll(offset=params.get("offset"), limit=limit, wait_seconds=wait_seconds)
+        offset = params.get("offset")
+        if offset is not None and self._would_confirm(offset) and server.holding_offsets:
+            # A kill hook is armed: this confirmation is "still in flight" until the hook fires (the
+            # bot dies and the confirmation never arrives) or is disarmed (see crash.py).
+            fired = [hook for hook in server.kill_hooks if hook.fired]
+            await server.signal.wait_for(lambda: not server.holding_offsets or server.updates.closed)
+            if len(fired) != sum(hook.fired for hook in server.kill_hooks):
+                return []  # the bot was killed meanwhile: this confirmation never arrived
+        return await server.updates.poll(offset=offset, limit=limit, wait_seconds=wait_seconds)
+
+    def _would_confirm(self, offset: int) -> bool:
+        first = self.server.updates.first_pending_id()
+        return first is not None and (offset < 0 or offset > first)
 
     async def set_webhook(self, params: dict[str, Any]) -> bool:
         url: str = params["url"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
+import os
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -15,10 +18,11 @@ import aiohttp
 from aiohttp import web
 
 from .chats import ChatState
+from .crash import KillHook
 from .errors import ApiError, default_description, too_many_requests
 from .files import MAX_UPLOAD_SIZE, FileStore, UploadedFile
 from .methods import BotApi, QueryRecord, commands_key
-from .people import CallbackAnswer, FakeUser, Replies
+from .people import BotMessage, CallbackAnswer, FakeUser, Replies
 from .ratelimit import Clock, RateLimiter
 from .spec import ApiSpec
 from .updates import Signal, UpdateQueue, WebhookSender
@@ -77,6 +81,8 @@ class PendingUpdate:
                 f"the bot never confirmed update {update_id} ({self.description}) "
                 f"within {server.update_timeout:g}s: {server.delivery_hint()}"
             )
+        if server.settle is not None:
+            await server.settle()
         dropped = server.updates.dropped.get(update_id)
         if dropped == "drop_pending_updates":
             raise AssertionError(
@@ -146,6 +152,11 @@ class FakeTelegram:
         self._query_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self.kill_hooks: list[KillHook] = []
+        # Awaited once an update is confirmed, before its replies are read: for a bot that confirms
+        # updates before it has handled them (polling with handle_as_tasks=True), a test sets this
+        # to something that waits until the bot's handling is done (see tests/test_batches_e2e.py).
+        self.settle: Callable[[], Awaitable[None]] | None = None
 
     # --- lifecycle ---
 
@@ -250,10 +261,49 @@ class FakeTelegram:
         update_id = self.updates.put({kind: payload})
         return PendingUpdate(self, update_id, chat, f"{kind} from {user.first_name} ({user.id})")
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Updates submitted inside the block reach the bot together, in one getUpdates response."""
+        with self.updates.hold():
+            yield
+
+    async def send_batch(self, *actions: Awaitable[Replies]) -> list[Replies]:
+        """Run person actions so that the bot receives all their updates in ONE getUpdates response,
+        in the order given; returns each one's Replies once the bot processed them all.
+
+            replies = await server.send_batch(alice.send("Ivan"), alice.send("+7 999 123-45-67"))
+            first, second = await server.send_batch(alice.press("OK"), alice.press("OK"))  # double tap
+
+        Each action is what a person method returns, not awaited (``alice.send(...)``,
+        ``alice.press(...)``, ``alice.share_contact(...)``...): each submits its update as soon as it
+        starts, and they start in order. A press finds its button before any update is handled, so
+        two presses of one label press the same button. In a batch, which reply answers which update
+        can't be told: every update's Replies hold all messages its chat got from the moment the
+        batch was submitted until all were processed; ``callback_answer`` is exact per press.
+        """
+        before = self.updates.submitted
+        with self.updates.hold():
+            tasks = [asyncio.ensure_future(action) for action in actions]
+            for _ in range(1000):
+                if self.updates.submitted - before >= len(tasks) or any(t.done() for t in tasks):
+                    break
+                await asyncio.sleep(0)
+            failed = [t for t in tasks if t.done() and t.exception() is not None]
+            if failed or self.updates.submitted - before != len(tasks):
+                for task in tasks:
+                    task.cancel()
+                if failed:
+                    raise failed[0].exception()  # type: ignore[misc]
+                raise AssertionError(
+                    f"send_batch: {len(tasks)} actions submitted {self.updates.submitted - before} "
+                    "updates; pass person actions (alice.send(...)), each making one update"
+                )
+        return list(await asyncio.gather(*tasks))
+
     def register_callback_query(self, user: FakeUser) -> str:
         """A new callback query id the bot may answer (within CALLBACK_QUERY_TTL on ``clock``)."""
         query_id = f"{user.id}{next(self._query_ids):06d}"
-        self.api.callback_queries[query_id] = QueryRecord(created=self.clock())
+        self.api.callback_queries[query_id] = QueryRecord(created=self.clock(), user_id=user.id)
         return query_id
 
     def callback_answer(self, query_id: str) -> CallbackAnswer | None:
@@ -283,14 +333,60 @@ class FakeTelegram:
                 f"{self._in_flight} requests running; {self.delivery_hint()}"
             )
 
-    async def wait_for_bot(self) -> None:
-        """Wait until the bot receives updates: it called getUpdates, or set a webhook."""
+    async def wait_quiet(self, seconds: float = 0.2) -> None:
+        """Wait until idle (``wait_idle``) and no call came for ``seconds``: for a bot in another
+        process, whose handling the fake can't see, a settling pause after the last expected reply."""
+        while True:
+            await self.wait_idle()
+            seen = len(self.calls)
+            await asyncio.sleep(seconds)
+            if len(self.calls) == seen and not self._in_flight:
+                return
+
+    async def wait_for_bot(self, *, polls_before: int = 0, within: float | None = None) -> None:
+        """Wait until the bot receives updates: it called getUpdates, or set a webhook.
+
+        For a bot (re)started against a server that already had a poller, pass the
+        ``updates.polls`` count from before the start: the new bot must make a getUpdates of its own.
+        """
+        timeout = self.update_timeout if within is None else within
         if not await self.signal.wait_until(
-            lambda: self.updates.polls > 0 or self.webhook.active, self.update_timeout
+            lambda: self.updates.polls > polls_before or self.webhook.active, timeout
         ):
+            raise AssertionError(f"the bot neither called getUpdates nor set a webhook within {timeout:g}s")
+
+    async def wait_for_message(
+        self,
+        user: FakeUser,
+        contains: str | None = None,
+        *,
+        since: int = 0,
+        within: float | None = None,
+    ) -> BotMessage:
+        """Wait until the bot sent or edited a message in ``user``'s chat (one whose text contains
+        ``contains``, if given) after the chat's ``since``-th event (``len(server.chat(id).events)``
+        taken before the action). For a bot that confirms updates before it handled them."""
+        chat = self.chat(user.id)
+        timeout = self.update_timeout if within is None else within
+        found: list[BotMessage] = []
+
+        def seen() -> bool:
+            for event in chat.events[since:]:
+                message = chat.bot_messages.get(event.message_id)
+                if event.kind == "deleted" or message is None or message.deleted:
+                    continue
+                if contains is None or contains in (message.text or ""):
+                    found.append(message)
+                    return True
+            return False
+
+        if not await self.signal.wait_until(seen, timeout):
+            shown = "\n".join(f"  {m!r}" for m in chat.visible_bot_messages()[-5:]) or "  (nothing)"
             raise AssertionError(
-                f"the bot neither called getUpdates nor set a webhook within {self.update_timeout:g}s"
+                f"no message{f' containing {contains!r}' if contains else ''} reached "
+                f"{user.first_name} ({user.id}) within {timeout:g}s; the last ones:\n{shown}"
             )
+        return found[0]
 
     def delivery_hint(self) -> str:
         webhook = self.webhook
@@ -340,6 +436,48 @@ class FakeTelegram:
             retry_after = 1
         description = description or default_description(error_code, retry_after)
         self._faults[self._canonical_name(method)].append(_Fault(error_code, description, retry_after, times))
+
+    def kill_on(
+        self,
+        pid: int,
+        *,
+        method: str | None = None,
+        chat_id: int | None = None,
+        text_contains: str | None = None,
+        where: Callable[[Call, Any], bool] | None = None,
+        hold_offset: bool = True,
+    ) -> KillHook:
+        """SIGKILL process ``pid`` right after the first successful call that matches (see crash.py):
+        the call takes effect (the person sees it), the bot never gets the answer."""
+        if pid in (os.getpid(), os.getppid()):
+            raise ValueError("kill_on needs the pid of a bot in another process, not of the tests")
+        hook = KillHook(
+            pid,
+            self._canonical_name(method) if method else None,
+            chat_id,
+            text_contains,
+            where,
+            hold_offset,
+            on_change=self.signal.notify,
+        )
+        self.kill_hooks.append(hook)
+        return hook
+
+    @property
+    def holding_offsets(self) -> bool:
+        """An armed kill hook keeps getUpdates from confirming updates (see crash.py)."""
+        return any(hook.armed and hook.hold_offset for hook in self.kill_hooks)
+
+    def _fire_kill_hooks(self, call: Call, result: Any) -> None:
+        chat_id = call.params.get("chat_id")
+        if chat_id is None and "callback_query_id" in call.params:
+            record = self.api.callback_queries.get(call.params["callback_query_id"])
+            chat_id = record.user_id if record else None
+        for hook in self.kill_hooks:
+            if hook.matches(call, result, chat_id):
+                log.info("fakebot: %s fired by %s; killing %d", hook.describe(), call.method, hook.pid)
+                hook.fire(call)
+                self.signal.notify()
 
     def file_bytes(self, file_id: str) -> bytes:
         """The content of a file the bot sent or a fake user uploaded."""
@@ -398,6 +536,8 @@ class FakeTelegram:
             params.update(typed)
             self._check_flood_limits(name, typed)
             result = await self._run_handler(name, spec.returns, typed)
+            if self.kill_hooks:
+                self._fire_kill_hooks(Call(name, params), result)
         except ApiError as error:
             self.stats[str(error.error_code)] += 1
             self.errors.append(FailedCall(name, params, error.error_code, error.description))

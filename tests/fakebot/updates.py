@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,26 @@ class UpdateQueue:
         self.closed = False
         self._poll_generation = 0
         self._poll_interrupted_by: ApiError | None = None
+        self.submitted = 0  # updates ever put in the queue
+        self._holds = 0  # while > 0, nothing is delivered: updates gather for one batch
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Deliver nothing inside the block; on leaving it, what gathered goes out together (one
+        getUpdates response, if the bot polls with a limit that fits them)."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            self._signal.notify()
+
+    @property
+    def held(self) -> bool:
+        return self._holds > 0
+
+    def first_pending_id(self) -> int | None:
+        return self._pending[0]["update_id"] if self._pending else None
 
     def new_id(self) -> int:
         update_id = self._next_id
@@ -73,6 +93,7 @@ class UpdateQueue:
     def put(self, update: dict[str, Any]) -> int:
         update_id = self.new_id()
         self._pending.append({"update_id": update_id, **update})
+        self.submitted += 1
         self._signal.notify()
         return update_id
 
@@ -84,7 +105,10 @@ class UpdateQueue:
         return len(self._pending)
 
     def deliverable(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The first ``limit`` pending updates, after dropping those allowed_updates excludes."""
+        """The first ``limit`` pending updates, after dropping those allowed_updates excludes
+        (none while a batch is being gathered)."""
+        if self.held:
+            return []
         for update in list(self._pending):
             if not self._is_wanted(update_type(update)):
                 self._drop(update, "allowed_updates")
