@@ -256,6 +256,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     if await self._seen_before(session, update.update_id):
                         log.info("update %s was already handled: skipped", update.update_id)
                         box.discard()
+                        box.callback_query_id = None  # it was answered the first time
                         return None
                     await self._apologise(update, data, box, "while committing")
                     return None
