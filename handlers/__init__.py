@@ -21,11 +21,11 @@ from handlers import (
 
 
 def build_routers() -> list[Router]:
-    return [
+    routers = [
         start.router(),
-        language.router(),
-        timezone.router(),
-        team.router(),
+        language.router,
+        timezone.router,
+        team.router,
         customers.router(),  # before clients: a customer's shared contact links their account
         consent.router(),
         loyalty.router(),
@@ -34,6 +34,15 @@ def build_routers() -> list[Router]:
         interactions.router(),
         deals.router(),
         clients.router(),  # last before fallback: it also catches shared contacts and .vcf files
-        membership.router(),
-        fallback.router(),
+        membership.router,
+        fallback.router,
     ]
+    for router in routers:
+        release(router)
+    return routers
+
+
+def release(router: Router) -> None:
+    """Routers live at module level and so outlive a Dispatcher (tests build one app after another):
+    each is let go of the previous dispatcher before the next one includes it."""
+    router._parent_router = None
