@@ -22,8 +22,8 @@ from babel.numbers import format_decimal
 from bot.callbacks import ChoiceCb, ClientCb, LoyaltyCb
 from bot.keyboards import label
 from bot.messages import error_text
-from bot.notices import Rendered, notice
 from bot.text import h
+from bot.views import Notice, Rendered
 from bot.views.deals import money
 from models import loyalty as m
 from models.clients import Client
@@ -529,7 +529,6 @@ def _gift_task_keyboard(p: dict[str, Any]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-@notice("loyalty_gift_task")
 def _gift_task(p: dict[str, Any]) -> Rendered:
     text = _(
         "🎁 <b>{client}</b> asked for the gift “{gift}” ({points} points, held). Hand it over and press "
@@ -538,7 +537,6 @@ def _gift_task(p: dict[str, Any]) -> Rendered:
     return text, _gift_task_keyboard(p)
 
 
-@notice("loyalty_purchase")
 def _purchase(p: dict[str, Any]) -> Rendered:
     lines = [_("🛒 Your purchase for {amount}.").format(amount=cash(Decimal(p["amount"]), p["currency"]))]
     if int(p["redeemed"]):
@@ -555,7 +553,6 @@ def _purchase(p: dict[str, Any]) -> Rendered:
     return "\n".join(lines), None
 
 
-@notice("loyalty_bonus")
 def _bonus(p: dict[str, Any]) -> Rendered:
     points, balance = pts(int(p["points"])), pts(int(p["balance"]))
     kind = p["kind"]
@@ -568,17 +565,25 @@ def _bonus(p: dict[str, Any]) -> Rendered:
     return text.format(points=points, balance=balance), None
 
 
-@notice("loyalty_reversal")
 def _reversal(p: dict[str, Any]) -> Rendered:
     return _("↩️ Your points were corrected: {points}. Reason: {reason}. Balance: {balance}.").format(
         points=signed(int(p["points"])), reason=h(p["reason"]), balance=pts(int(p["balance"]))
     ), None
 
 
-@notice("loyalty_gift_closed")
 def _gift_closed(p: dict[str, Any]) -> Rendered:
     if p["handed"]:
         return _("🎁 The gift “{gift}” was handed over. Enjoy!").format(gift=h(p["gift"])), None
     return _("The request for “{gift}” was cancelled; {points} points are back. Balance: {balance}.").format(
         gift=h(p["gift"]), points=pts(int(p["points"])), balance=pts(int(p["balance"]))
     ), None
+
+
+# The notices drawn here, by name (bot/notices.py lists every module's).
+NOTICES: dict[str, Notice] = {
+    "loyalty_gift_task": _gift_task,
+    "loyalty_purchase": _purchase,
+    "loyalty_bonus": _bonus,
+    "loyalty_reversal": _reversal,
+    "loyalty_gift_closed": _gift_closed,
+}
