@@ -424,8 +424,8 @@ def setting_value(prog: Program, name: str, currency: str) -> str:
 
 
 def tier_summary(t: Tier, currency: str) -> str:
-    return _("{tier} {discount}% from {amount}").format(
-        tier=h(tier_name(t.name)), discount=pct(t.discount), amount=cash(t.threshold, currency)
+    return _("{tier} {discount} from {amount}").format(  # discount: "5%" (a "%" in a msgid reads as printf)
+        tier=h(tier_name(t.name)), discount=pct(t.discount) + "%", amount=cash(t.threshold, currency)
     )
 
 
@@ -439,7 +439,9 @@ def settings_text(prog: Program, currency: str) -> str:
         _("Birthday bonus: {points}").format(points=pts(prog.birthday_bonus)),
         _("Referral bonus, to each side: {points}").format(points=pts(prog.referral_bonus)),
         _("Points expire after {days} days, oldest first").format(days=prog.expiry_days),
-        _("Payable with points: up to {share}% of a purchase").format(share=prog.redeem_share),
+        _("Payable with points: up to {share} of a purchase").format(
+            share=setting_value(prog, "redeem_share", currency)
+        ),
         _("Tiers: {tiers}").format(tiers=setting_value(prog, "tiers", currency)),
         "",
         _("One point is worth 1 {currency}. Tap a setting to change it.").format(currency=currency),
