@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with only python3 and make:
 #   make run    install everything into .venv, compile translations, migrate, start the bot
-#   make test   install everything (with test tools) and run lint + the whole test suite
+#   make test   install everything (with test tools) and run lint, the layer contracts (lint-imports,
+#               see [tool.importlinter] in pyproject.toml) and the whole test suite
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -34,6 +35,7 @@ migrate: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
@@ -42,6 +44,7 @@ format: $(DEV_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/pybabel compile -d locales -D messages >/dev/null
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Refresh locales/messages.pot and merge new strings into the .po files (then translate them).

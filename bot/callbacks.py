@@ -11,8 +11,19 @@ class LanguageCb(CallbackData, prefix="lang"):
     code: str
 
 
+class TeamAction(StrEnum):
+    """/team buttons (handlers/team.py). The values are what Telegram carries: never change one."""
+
+    list = "list"  # a page of the team
+    open = "open"  # one member's card
+    deactivate = "deactivate"
+    reactivate = "reactivate"
+    promote = "promote"
+    demote = "demote"
+
+
 class TeamCb(CallbackData, prefix="team"):
-    action: str  # list | open | deactivate | reactivate | promote | demote
+    action: TeamAction
     user_id: int = 0
     page: int = 0
 

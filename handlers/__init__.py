@@ -23,9 +23,9 @@ from handlers import (
 def build_routers() -> list[Router]:
     routers = [
         start.router,
-        language.router(),
-        timezone.router(),
-        team.router(),
+        language.router,
+        timezone.router,
+        team.router,
         *customers.routers,  # before clients: a customer's shared contact links their account
         *consent.routers,
         loyalty.router(),
@@ -34,8 +34,8 @@ def build_routers() -> list[Router]:
         *interactions.routers,
         deals.router(),
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
-        membership.router(),
-        fallback.router(),
+        membership.router,
+        fallback.router,
     ]
     for router in routers:
         release(router)

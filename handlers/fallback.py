@@ -8,28 +8,29 @@ from aiogram.utils.i18n import gettext as _
 
 ANY = {"role": "any"}
 
+router = Router(name="fallback")
 
-def router() -> Router:
-    r = Router(name="fallback")
 
-    @r.message(F.text.startswith("/"), flags=ANY)
-    async def unknown_command(message: Message) -> None:
-        await message.answer(_("I don't know that command. Send /help to see what I can do."))
+@router.message(F.text.startswith("/"), flags=ANY)
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("I don't know that command. Send /help to see what I can do."))
 
-    @r.message(F.text, flags=ANY)
-    async def unknown_text(message: Message) -> None:
-        await message.answer(_("I didn't understand that. Send /help to see what I can do."))
 
-    @r.message(flags=ANY)
-    async def unsupported(message: Message) -> None:
-        await message.answer(_("I can't use this kind of message here. Send text or use the buttons. /help"))
+@router.message(F.text, flags=ANY)
+async def unknown_text(message: Message) -> None:
+    await message.answer(_("I didn't understand that. Send /help to see what I can do."))
 
-    @r.callback_query(flags=ANY)
-    async def stale_button(query: CallbackQuery) -> None:
-        await query.answer(_("This button is no longer valid. Send /start to begin again."), show_alert=True)
 
-    @r.inline_query(flags=ANY)
-    async def inline(query: InlineQuery) -> None:
-        await query.answer([], cache_time=0, is_personal=True)
+@router.message(flags=ANY)
+async def unsupported(message: Message) -> None:
+    await message.answer(_("I can't use this kind of message here. Send text or use the buttons. /help"))
 
-    return r
+
+@router.callback_query(flags=ANY)
+async def stale_button(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer valid. Send /start to begin again."), show_alert=True)
+
+
+@router.inline_query(flags=ANY)
+async def inline(query: InlineQuery) -> None:
+    await query.answer([], cache_time=0, is_personal=True)

@@ -5,26 +5,22 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.users import User
-from services.clock import Clock
+from bot.context import Ctx
 
 ANY = {"role": "any"}
 
+router = Router(name="membership")
+router.my_chat_member.filter(F.chat.type == "private")
 
-def router() -> Router:
-    r = Router(name="membership")
-    r.my_chat_member.filter(F.chat.type == "private")
 
-    @r.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED), flags=ANY)
-    async def blocked(event: ChatMemberUpdated, session: AsyncSession, user: User, clock: Clock) -> None:
-        user.blocked_at = clock.now()
-        await session.flush()
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED), flags=ANY)
+async def blocked(event: ChatMemberUpdated, ctx: Ctx) -> None:
+    ctx.user.blocked_at = ctx.now()
+    await ctx.session.flush()
 
-    @r.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER), flags=ANY)
-    async def unblocked(event: ChatMemberUpdated, session: AsyncSession, user: User) -> None:
-        user.blocked_at = None
-        await session.flush()
 
-    return r
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER), flags=ANY)
+async def unblocked(event: ChatMemberUpdated, ctx: Ctx) -> None:
+    ctx.user.blocked_at = None
+    await ctx.session.flush()

@@ -8,7 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models
+from bot.config import load_or_exit
 from bot.db import create_engine
+from bot.migrate import lock_for_migrations
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -22,14 +24,13 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        lock_for_migrations(connection)  # instances started together migrate one after another
         context.run_migrations()
 
 
 def _url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from bot.config import load_or_exit
-
         url = load_or_exit().database_url
     return url
 

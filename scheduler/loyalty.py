@@ -1,4 +1,4 @@
-"""Jobs of the loyalty domain, registered on scheduler.jobs.registry.
+"""Jobs of the loyalty domain (scheduler/jobs.py registers them by kind).
 
 - loyalty_daily (planned once a day by scheduler/recurring.plan_loyalty_daily): expires lots past
   their expiry and plans the coming birthday bonuses;
@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import bot.views.loyalty  # noqa: F401  (registers the loyalty notices the queued messages use)
 from models.clients import Client
-from scheduler.jobs import registry
 from scheduler.queue import JobContext
 from services import loyalty
 from services.queue import PermanentError, enqueue
@@ -37,7 +35,6 @@ async def _expire(ctx: JobContext) -> str:
     return "partial"
 
 
-@registry.register(DAILY)
 async def daily(ctx: JobContext) -> str:
     deps: Deps = ctx.deps
     outcome = await _expire(ctx)
@@ -51,12 +48,10 @@ async def daily(ctx: JobContext) -> str:
     return f"{outcome}; birthdays {planned}"[:32]
 
 
-@registry.register(EXPIRE)
 async def expire(ctx: JobContext) -> str:
     return await _expire(ctx)
 
 
-@registry.register(BIRTHDAY)
 async def birthday(ctx: JobContext) -> str:
     """The bonus on the birthday itself (the client's time zone); a job run after that day is missed."""
     deps: Deps = ctx.deps

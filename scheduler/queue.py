@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.jobs import Job, JobStatus
 from services.clock import Clock
 from services.queue import PermanentError, Retry, cancel, enqueue
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class JobContext:
     job: Job
     session: AsyncSession
     now: datetime
-    deps: Any = None  # the application's dependencies (sender, i18n, settings)
+    deps: Deps  # the application's dependencies (settings, bot, i18n, sender, clock, sessions)
 
     @property
     def late(self) -> bool:
@@ -65,13 +68,20 @@ JobHandler = Callable[[JobContext], Awaitable[str | None]]
 
 @dataclass
 class JobRegistry:
+    """Job kind -> its handler. The application's is filled in one place, scheduler/jobs.py."""
+
     handlers: dict[str, JobHandler] = field(default_factory=dict)
 
+    def add(self, kind: str, handler: JobHandler) -> None:
+        if kind in self.handlers:
+            raise ValueError(f"job kind {kind!r} registered twice")
+        self.handlers[kind] = handler
+
     def register(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """The decorator form of `add` (tests register small handlers with it)."""
+
         def decorator(fn: JobHandler) -> JobHandler:
-            if kind in self.handlers:
-                raise ValueError(f"job kind {kind!r} registered twice")
-            self.handlers[kind] = fn
+            self.add(kind, fn)
             return fn
 
         return decorator
@@ -88,7 +98,7 @@ class JobQueue:
         clock: Clock,
         registry: JobRegistry,
         *,
-        deps: Any = None,
+        deps: Deps | None = None,
         batch_size: int = 50,
         lease: timedelta = timedelta(seconds=120),
         worker_id: str | None = None,
@@ -247,7 +257,9 @@ class JobQueue:
                     raise PermanentError(f"no handler for job kind {job.kind!r}")
                 if attempts > max_attempts:
                     raise PermanentError("too many attempts (the worker running it kept dying)")
-                outcome = await handler(JobContext(job=job, session=session, now=now, deps=self.deps))
+                # deps is None only in queue tests, whose handlers don't use it
+                context = JobContext(job=job, session=session, now=now, deps=self.deps)  # type: ignore[arg-type]
+                outcome = await handler(context)
             except Retry as r:
                 await session.rollback()
                 await self._finish(

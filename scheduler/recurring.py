@@ -11,6 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.users import User
+from scheduler.deals import DEAL_NUDGE
+from scheduler.digest import ADMIN_DIGEST
+from scheduler.loyalty import DAILY as LOYALTY_DAILY
+from services import deals as deals_service
 from services import users as users_service
 from services.queue import enqueue
 from services.timezones import next_local_occurrence
@@ -27,7 +31,7 @@ async def plan_admin_digests(session: AsyncSession, now: datetime, hour: int, de
         due = next_local_occurrence(hour, tz, now)
         local_day = due.astimezone(ZoneInfo(tz)).date().isoformat()
         if await enqueue(
-            session, "admin_digest", {"user_id": admin.id}, due, key=f"digest:{admin.id}:{local_day}"
+            session, ADMIN_DIGEST, {"user_id": admin.id}, due, key=f"digest:{admin.id}:{local_day}"
         ):
             planned += 1
     return planned
@@ -44,7 +48,7 @@ async def plan_loyalty_daily(session: AsyncSession, now: datetime, default_tz: s
     local = now.astimezone(zone)
     due = datetime.combine(local.date(), time(LOYALTY_DAILY_HOUR, LOYALTY_DAILY_MINUTE), zone).astimezone(UTC)
     key = f"loyalty_daily:{local.date().isoformat()}"
-    return await enqueue(session, "loyalty_daily", {}, max(due, now), key=key)
+    return await enqueue(session, LOYALTY_DAILY, {}, max(due, now), key=key)
 
 
 async def plan_stale_deal_nudges(
@@ -55,8 +59,6 @@ async def plan_stale_deal_nudges(
     The key names the deal and its last activity, so a deal is nudged once per quiet spell however
     often this runs. Nudges go out in the owner's daytime (09:00-21:00 local), else at 09:00.
     """
-    from services import deals as deals_service
-
     planned = 0
     for deal_id, last_activity_at, owner_tz in await deals_service.stale_deals(session, now, stale_days):
         tz = owner_tz or default_tz
@@ -66,7 +68,7 @@ async def plan_stale_deal_nudges(
             due = next_local_occurrence(NUDGE_FROM_HOUR, tz, now)
         payload = {"deal_id": deal_id, "activity": last_activity_at.isoformat()}
         key = deals_service.nudge_key(deal_id, last_activity_at)
-        if await enqueue(session, "deal_nudge", payload, due, key=key):
+        if await enqueue(session, DEAL_NUDGE, payload, due, key=key):
             planned += 1
     return planned
 

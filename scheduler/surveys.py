@@ -1,4 +1,4 @@
-"""Jobs of the surveys domain. Registered on scheduler.jobs.registry.
+"""Jobs of the surveys domain (scheduler/jobs.py registers them by kind).
 
 `survey.send` (planned by services/surveys.after): every rule is checked again when it is due — the
 client still linked (the recipient is resolved now), the trigger still on, no other survey in 14 days,
@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.views import surveys as survey_views
-from scheduler.jobs import registry, send_to
+from scheduler.delivery import send_to
 from scheduler.queue import JobContext, PermanentError, Retry
 from services import surveys as surveys_service
 from services.users import SUPPORTED_LANGUAGES, resolve_language
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@registry.register(surveys_service.SEND_JOB)
 async def survey_send(ctx: JobContext) -> str:
     deps: Deps = ctx.deps
     try:

@@ -9,7 +9,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.app import create_app
-from bot.callbacks import LanguageCb, TeamCb
+from bot.callbacks import LanguageCb, TeamAction, TeamCb
 from bot.middlewares import ROLE_LEVEL
 from bot.webhook import start_webhook
 from tests.conftest import app_settings, running_app
@@ -115,8 +115,8 @@ def test_every_handler_declares_its_role(tmp_path):
 @pytest.mark.parametrize(
     "data",
     [
-        TeamCb(action="deactivate", user_id=-(2**63), page=9999),
-        TeamCb(action="reactivate", user_id=2**63 - 1, page=9999),
+        TeamCb(action=TeamAction.deactivate, user_id=-(2**63), page=9999),
+        TeamCb(action=TeamAction.reactivate, user_id=2**63 - 1, page=9999),
         LanguageCb(code="ru"),
     ],
 )

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from bot.callbacks import TeamAction, TeamCb
 from models.users import Role, User
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
@@ -96,9 +97,11 @@ async def test_customers_get_not_allowed_for_staff_commands_and_forged_callbacks
     await eve.send("/start")
     for command in ("/invite", "/team"):
         assert "Not allowed" in (await eve.send(command)).last.text
-    forged = await eve.press_data(f"team:deactivate:{ADMIN_ID}:0", message=eve.last)
+    deactivate_admin = TeamCb(action=TeamAction.deactivate, user_id=ADMIN_ID).pack()
+    forged = await eve.press_data(deactivate_admin, message=eve.last)
     assert "Not allowed" in forged.callback_answer.text and forged.callback_answer.show_alert
-    promote_self = await eve.press_data("team:promote:300:0", message=eve.last)
+    promote = TeamCb(action=TeamAction.promote, user_id=300).pack()
+    promote_self = await eve.press_data(promote, message=eve.last)
     assert "Not allowed" in promote_self.callback_answer.text
     assert await role_of(app, ADMIN_ID) == (Role.admin, True)
     assert await role_of(app, 300) == (Role.customer, True)
@@ -138,7 +141,7 @@ async def test_a_button_pressed_twice_or_late_says_so(app, tg, admin):
     card = (await admin.press("👤 Anna")).last
     await admin.press("🚫 Отключить доступ", message=card)
     # the old card is still on screen somewhere else: press its button again
-    stale = await admin.press_data("team:deactivate:200:0", message=card)
+    stale = await admin.press_data(TeamCb(action=TeamAction.deactivate, user_id=200).pack(), message=card)
     assert stale.callback_answer.text == "Уже отключён."
     assert await role_of(app, 200) == (Role.manager, False)
 
@@ -155,7 +158,8 @@ async def test_the_last_admin_cannot_remove_themselves(app, tg, admin):
 
 async def test_team_actions_on_unknown_people_say_not_found(app, tg, admin):
     await admin.send("/start")
-    replies = await admin.press_data("team:open:999999999999:0", message=admin.last)
+    unknown = TeamCb(action=TeamAction.open, user_id=999999999999).pack()
+    replies = await admin.press_data(unknown, message=admin.last)
     assert "Не найдено" in replies.callback_answer.text
 
 
@@ -196,9 +200,9 @@ async def test_every_kind_of_input_gets_an_answer(app, tg):
     assert "didn't understand" in (await p.send("hello there")).last.text
     assert "don't know that command" in (await p.send("/nosuchcommand")).last.text
     assert "didn't understand" in (await p.send("я" * 4096)).last.text
-    stale = await p.press_data("garbage:1:2", message=p.last)
+    stale = await p.press_data("garbage:1:2", message=p.last)  # no schema has this prefix
     assert "no longer valid" in stale.callback_answer.text
-    bad_type = await p.press_data("team:open:notanumber:0", message=p.last)
+    bad_type = await p.press_data("team:open:notanumber:0", message=p.last)  # forged: TeamCb cannot pack it
     assert "no longer valid" in bad_type.callback_answer.text
     assert await p.inline_query("anything") == []
     assert "Nothing to cancel" in (await p.send("/cancel")).last.text

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +15,7 @@ from models.jobs import Job, JobStatus
 from models.users import Role, User
 from scheduler.queue import JobContext, JobQueue, JobRegistry, PermanentError, Retry, backoff, cancel, enqueue
 from scheduler.recurring import plan_admin_digests
+from scheduler.runner import Scheduler
 from services.timezones import next_local_occurrence
 
 
@@ -272,3 +275,66 @@ def test_next_local_occurrence_across_dst():
     after = next_local_occurrence(9, "America/New_York", before + timedelta(seconds=1))
     assert before == datetime(2026, 3, 8, 13, 0, tzinfo=UTC)
     assert after == datetime(2026, 3, 9, 13, 0, tzinfo=UTC)
+
+
+class SlowQueue:
+    """Stands in for JobQueue: every tick takes five tick intervals."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.running, self.most_at_once, self.ticks = seconds, 0, 0, 0
+
+    async def run_due(self) -> int:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            self.running -= 1
+        self.ticks += 1
+        return 0
+
+    async def wait_idle(self) -> None:
+        return None
+
+
+async def test_a_tick_that_outlasts_its_interval_is_never_overlapped_and_logs_no_warning(
+    session_factory, clock, caplog
+):
+    settings = SimpleNamespace(
+        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+    )
+    queue = SlowQueue(seconds=0.1)
+    scheduler = Scheduler(queue, session_factory, clock, settings)  # type: ignore[arg-type]
+    with caplog.at_level(logging.DEBUG):
+        scheduler.start()
+        await asyncio.sleep(0.55)
+        await scheduler.stop()
+    assert queue.ticks >= 3  # the next tick follows a slow one at once
+    assert queue.most_at_once == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_stopping_the_scheduler_mid_batch_gives_unstarted_jobs_back(session_factory, clock):
+    registry, sent = JobRegistry(), []
+    gate = asyncio.Event()
+
+    @registry.register("send")
+    async def send(ctx: JobContext) -> str:
+        sent.append(ctx.job.payload["i"])
+        if len(sent) == 5:
+            gate.set()
+        await asyncio.sleep(0.01)
+        return "sent"
+
+    await add(session_factory, "send", clock.now(), n=30)
+    settings = SimpleNamespace(
+        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+    )
+    queue = make_queue(session_factory, clock, registry, concurrency=2, worker_id="first")
+    scheduler = Scheduler(queue, session_factory, clock, settings)  # type: ignore[arg-type]
+    scheduler.start()
+    await gate.wait()
+    await scheduler.stop()
+    counts = await statuses(session_factory)
+    assert counts.get(JobStatus.running, 0) == 0
+    assert counts[JobStatus.done] == len(sent) < 30

@@ -15,8 +15,8 @@ from bot.callbacks import CardAction, ClientCb, CustomerAction, CustomerCb
 from bot.formatting import local_dt
 from bot.keyboards import invite_share
 from bot.messages import error_text
-from bot.notices import Rendered, notice
 from bot.text import h
+from bot.views import Notice, Rendered
 from services import phones
 from services.errors import DomainError
 from services.leads import Waiting, lead_name
@@ -237,7 +237,6 @@ def _open_card(client_id: int) -> InlineKeyboardBuilder:
     return kb
 
 
-@notice("customer_linked")
 def _customer_linked(p: dict[str, Any]) -> Rendered:
     if p.get("via") == "phone":
         text = _("📲 <b>{name}</b> shared their phone and is now linked to your client <b>{client}</b>.")
@@ -246,7 +245,6 @@ def _customer_linked(p: dict[str, Any]) -> Rendered:
     return text.format(name=h(p["name"]), client=h(p["client"])), _open_card(int(p["client_id"])).as_markup()
 
 
-@notice("customer_lead")
 def _customer_lead(p: dict[str, Any]) -> Rendered:
     who = h(p["name"]) + (f" (@{h(p['username'])})" if p.get("username") else "")
     if p.get("known"):
@@ -261,7 +259,6 @@ def _customer_lead(p: dict[str, Any]) -> Rendered:
     return text.format(who=who, phone=h(p["phone"])), markup
 
 
-@notice("customer_forget")
 def _customer_forget(p: dict[str, Any]) -> Rendered:
     text = _(
         "🗑 <b>{name}</b> asked to be forgotten (/forget). Their Telegram is already unlinked from the "
@@ -274,3 +271,11 @@ def _customer_forget(p: dict[str, Any]) -> Rendered:
     )
     kb.adjust(1)
     return text, kb.as_markup()
+
+
+# The notices drawn here, by name (bot/notices.py lists every module's).
+NOTICES: dict[str, Notice] = {
+    "customer_linked": _customer_linked,
+    "customer_lead": _customer_lead,
+    "customer_forget": _customer_forget,
+}

@@ -22,8 +22,8 @@ from babel.numbers import format_decimal
 from bot.callbacks import ChoiceCb, ClientCb, LoyaltyCb
 from bot.keyboards import label
 from bot.messages import error_text
-from bot.notices import Rendered, notice
 from bot.text import h
+from bot.views import Notice, Rendered
 from bot.views.deals import money
 from models import loyalty as m
 from models.clients import Client
@@ -424,8 +424,8 @@ def setting_value(prog: Program, name: str, currency: str) -> str:
 
 
 def tier_summary(t: Tier, currency: str) -> str:
-    return _("{tier} {discount}% from {amount}").format(
-        tier=h(tier_name(t.name)), discount=pct(t.discount), amount=cash(t.threshold, currency)
+    return _("{tier} {discount} from {amount}").format(  # discount: "5%" (a "%" in a msgid reads as printf)
+        tier=h(tier_name(t.name)), discount=pct(t.discount) + "%", amount=cash(t.threshold, currency)
     )
 
 
@@ -439,7 +439,9 @@ def settings_text(prog: Program, currency: str) -> str:
         _("Birthday bonus: {points}").format(points=pts(prog.birthday_bonus)),
         _("Referral bonus, to each side: {points}").format(points=pts(prog.referral_bonus)),
         _("Points expire after {days} days, oldest first").format(days=prog.expiry_days),
-        _("Payable with points: up to {share}% of a purchase").format(share=prog.redeem_share),
+        _("Payable with points: up to {share} of a purchase").format(
+            share=setting_value(prog, "redeem_share", currency)
+        ),
         _("Tiers: {tiers}").format(tiers=setting_value(prog, "tiers", currency)),
         "",
         _("One point is worth 1 {currency}. Tap a setting to change it.").format(currency=currency),
@@ -529,7 +531,6 @@ def _gift_task_keyboard(p: dict[str, Any]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-@notice("loyalty_gift_task")
 def _gift_task(p: dict[str, Any]) -> Rendered:
     text = _(
         "🎁 <b>{client}</b> asked for the gift “{gift}” ({points} points, held). Hand it over and press "
@@ -538,7 +539,6 @@ def _gift_task(p: dict[str, Any]) -> Rendered:
     return text, _gift_task_keyboard(p)
 
 
-@notice("loyalty_purchase")
 def _purchase(p: dict[str, Any]) -> Rendered:
     lines = [_("🛒 Your purchase for {amount}.").format(amount=cash(Decimal(p["amount"]), p["currency"]))]
     if int(p["redeemed"]):
@@ -555,7 +555,6 @@ def _purchase(p: dict[str, Any]) -> Rendered:
     return "\n".join(lines), None
 
 
-@notice("loyalty_bonus")
 def _bonus(p: dict[str, Any]) -> Rendered:
     points, balance = pts(int(p["points"])), pts(int(p["balance"]))
     kind = p["kind"]
@@ -568,17 +567,25 @@ def _bonus(p: dict[str, Any]) -> Rendered:
     return text.format(points=points, balance=balance), None
 
 
-@notice("loyalty_reversal")
 def _reversal(p: dict[str, Any]) -> Rendered:
     return _("↩️ Your points were corrected: {points}. Reason: {reason}. Balance: {balance}.").format(
         points=signed(int(p["points"])), reason=h(p["reason"]), balance=pts(int(p["balance"]))
     ), None
 
 
-@notice("loyalty_gift_closed")
 def _gift_closed(p: dict[str, Any]) -> Rendered:
     if p["handed"]:
         return _("🎁 The gift “{gift}” was handed over. Enjoy!").format(gift=h(p["gift"])), None
     return _("The request for “{gift}” was cancelled; {points} points are back. Balance: {balance}.").format(
         gift=h(p["gift"]), points=pts(int(p["points"])), balance=pts(int(p["balance"]))
     ), None
+
+
+# The notices drawn here, by name (bot/notices.py lists every module's).
+NOTICES: dict[str, Notice] = {
+    "loyalty_gift_task": _gift_task,
+    "loyalty_purchase": _purchase,
+    "loyalty_bonus": _bonus,
+    "loyalty_reversal": _reversal,
+    "loyalty_gift_closed": _gift_closed,
+}

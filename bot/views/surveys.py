@@ -18,8 +18,8 @@ from babel.numbers import format_decimal, format_percent
 from bot.callbacks import CardAction, ChoiceCb, ClientCb, SurveyAction, SurveyCb
 from bot.keyboards import label
 from bot.messages import error_text
-from bot.notices import Rendered, notice
 from bot.text import h
+from bot.views import Notice, Rendered
 from models.clients import Client
 from models.surveys import Survey, SurveyTrigger
 from models.users import User
@@ -171,7 +171,6 @@ def _card_button(client_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-@notice("survey_low")
 def _survey_low(p: dict[str, Any]) -> Rendered:
     text = _(
         "⚠️ <b>{name}</b> gave a low score in a satisfaction survey: {scores}.\n"
@@ -180,12 +179,18 @@ def _survey_low(p: dict[str, Any]) -> Rendered:
     return text, _card_button(int(p["client_id"]))
 
 
-@notice("survey_comment")
 def _survey_comment(p: dict[str, Any]) -> Rendered:
     text = _("💬 <b>{name}</b> added a comment to the survey ({scores}):\n{comment}").format(
         name=h(p["name"]), scores=_scores(p.get("csat"), p.get("nps")), comment=h(p["comment"])
     )
     return text, _card_button(int(p["client_id"]))
+
+
+# The notices drawn here, by name (bot/notices.py lists every module's).
+NOTICES: dict[str, Notice] = {
+    "survey_low": _survey_low,
+    "survey_comment": _survey_comment,
+}
 
 
 def followup_text(client: Client, survey: Survey) -> str:
