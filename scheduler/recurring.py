@@ -14,6 +14,7 @@ from models.users import User
 from scheduler.deals import DEAL_NUDGE
 from scheduler.digest import ADMIN_DIGEST
 from scheduler.loyalty import DAILY as LOYALTY_DAILY
+from scheduler.updates import CLEANUP
 from services import deals as deals_service
 from services import users as users_service
 from services.queue import enqueue
@@ -74,3 +75,9 @@ async def plan_stale_deal_nudges(
 
 
 NUDGE_FROM_HOUR, NUDGE_UNTIL_HOUR = 9, 21
+
+
+async def plan_updates_cleanup(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The clean-up of handled-update records, once a local day at 03:30 of the default time zone."""
+    due = next_local_occurrence(3, default_tz, now, minute=30)
+    return await enqueue(session, CLEANUP, {}, due, key=f"{CLEANUP}:{due.date().isoformat()}")

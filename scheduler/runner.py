@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from scheduler.queue import JobQueue
-from scheduler.recurring import plan_admin_digests, plan_loyalty_daily, plan_stale_deal_nudges
+from scheduler.recurring import (
+    plan_admin_digests,
+    plan_loyalty_daily,
+    plan_stale_deal_nudges,
+    plan_updates_cleanup,
+)
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,11 @@ class Scheduler:
                 await plan_loyalty_daily(session, self.clock.now(), self.settings.default_timezone)
         except Exception:
             log.exception("planning the bonus program's daily run failed")
+        try:
+            async with self.session_factory() as session, session.begin():
+                await plan_updates_cleanup(session, self.clock.now(), self.settings.default_timezone)
+        except Exception:
+            log.exception("planning the clean-up of handled updates failed")
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self.tick_forever(), name="queue-tick")
