@@ -787,6 +787,8 @@ async def merge(
     for table_name, hook in MERGE_HOOKS.items():
         if count := await hook(session, survivor, other, now):
             moved[table_name] = count
+    if count := await loyalty.merge_into(session, survivor, other, now):
+        moved["loyalty_accounts"] = count
     for table, column in _client_fk_columns():
         result = await session.execute(
             update(table).where(column == other.id).values({column.name: survivor.id})

@@ -1,0 +1,187 @@
+"""Purchases: the quote (tier discount, the redeemable share, points earned) and recording one
+purchase once per dialog key."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.loyalty import EARN, REDEEM, LoyaltyAccount, Purchase
+from models.users import User
+from services import surveys
+from services.access import visible_client
+from services.errors import DomainError
+from services.loyalty.ledger import account, insert_for, lock_account, post, tell_customer
+from services.loyalty.referrals import reward_referral
+from services.loyalty.settings import CENT, HUNDRED, Program, Tier, program
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    amount: Decimal
+    currency: str
+    tier: Tier
+    discounted: Decimal
+    max_points: int  # by the share limit and the balance
+    share_limit: int  # by the share limit alone
+    points: int
+    paid: Decimal
+    earned: int
+
+
+def quote(
+    prog: Program, acc: LoyaltyAccount | None, amount: Decimal, currency: str, points: int = 0
+) -> Quote:
+    spend = acc.total_spend if acc else Decimal(0)
+    balance = acc.balance if acc else 0
+    tier, _next = prog.tier_for(Decimal(spend))
+    discounted = (amount * (HUNDRED - tier.discount) / HUNDRED).quantize(CENT, ROUND_HALF_UP)
+    share_limit = int((discounted * prog.redeem_share / HUNDRED).to_integral_value(ROUND_DOWN))
+    max_points = max(0, min(share_limit, balance))
+    paid = discounted - points
+    earned = int((paid * prog.earn_percent / HUNDRED).to_integral_value(ROUND_DOWN))
+    return Quote(amount, currency, tier, discounted, max_points, share_limit, points, paid, earned)
+
+
+def check_points(q: Quote, balance: int, points: int) -> None:
+    if points < 0:
+        raise DomainError("number_invalid")
+    if points > balance:
+        raise DomainError("points_over_balance", balance=balance)
+    if points > q.share_limit:
+        raise DomainError("points_over_share", limit=q.share_limit)
+
+
+def new_token() -> str:
+    """A fresh idempotency key for one dialog (a purchase, a reversal)."""
+    return secrets.token_urlsafe(12)
+
+
+async def purchase_by_key(session: AsyncSession, key: str) -> Purchase | None:
+    return await session.scalar(select(Purchase).where(Purchase.idempotency_key == key))
+
+
+@dataclass(slots=True)
+class Recorded:
+    purchase: Purchase
+    created: bool  # False: this dialog's purchase was recorded before (double tap, retry)
+    balance: int
+    referral_rewarded: bool = False
+
+
+async def record_purchase(
+    session: AsyncSession,
+    actor: User,
+    client_id: int,
+    key: str,
+    amount: Decimal,
+    currency: str,
+    points: int,
+    now: datetime,
+) -> Recorded:
+    """The purchase, its ledger entries, total spend (and so the tier), the customer's service message,
+    the survey trigger and a referral's reward — all in the caller's transaction, once per key."""
+    client = await visible_client(session, actor, client_id)
+    if (existing := await purchase_by_key(session, key)) is not None:
+        acc = await account(session, existing.client_id)
+        return Recorded(existing, False, acc.balance if acc else 0)
+    if amount <= 0:
+        raise DomainError("purchase_amount_zero")
+    prog = await program(session)
+    acc = await lock_account(session, client.id, now)
+    q = quote(prog, acc, amount, currency, points)
+    check_points(q, acc.balance, points)
+    first_purchase = acc.purchases == 0
+    # The purchase row first: a concurrent second confirm of the same dialog waits on its unique key
+    # and then writes nothing.
+    purchase_id = await session.scalar(
+        insert_for(session, Purchase)
+        .values(
+            client_id=client.id,
+            manager_id=actor.id,
+            amount=amount,
+            currency=currency,
+            tier=q.tier.name,
+            discount_percent=q.tier.discount,
+            discounted=q.discounted,
+            points_redeemed=points,
+            paid=q.paid,
+            points_earned=q.earned,
+            idempotency_key=key,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Purchase.idempotency_key])
+        .returning(Purchase.id)
+    )
+    if purchase_id is None:
+        existing = await purchase_by_key(session, key)
+        assert existing is not None
+        acc = await account(session, client.id)
+        return Recorded(existing, False, acc.balance if acc else 0)
+    if points:
+        try:
+            await post(
+                session,
+                client.id,
+                REDEEM,
+                -points,
+                now,
+                f"redeem:{purchase_id}",
+                actor_id=actor.id,
+                purchase_id=purchase_id,
+            )
+        except DomainError:
+            # Spent meanwhile (another redemption at the same moment): nothing of this purchase stays.
+            await session.execute(delete(Purchase).where(Purchase.id == purchase_id))
+            raise
+    balance_entry = None
+    if q.earned:
+        balance_entry = await post(
+            session,
+            client.id,
+            EARN,
+            q.earned,
+            now,
+            f"earn:{purchase_id}",
+            expiry_days=prog.expiry_days,
+            actor_id=actor.id,
+            purchase_id=purchase_id,
+        )
+    await session.execute(
+        update(LoyaltyAccount)
+        .where(LoyaltyAccount.client_id == client.id)
+        .values(
+            total_spend=LoyaltyAccount.total_spend + q.discounted,
+            purchases=LoyaltyAccount.purchases + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    acc = await account(session, client.id)
+    assert acc is not None
+    new_tier, _ = prog.tier_for(Decimal(acc.total_spend))
+    await tell_customer(
+        session,
+        client,
+        "loyalty_purchase",
+        now,
+        f"ly:purchase:{purchase_id}",
+        amount=str(q.discounted),
+        currency=currency,
+        redeemed=points,
+        earned=q.earned,
+        balance=acc.balance if balance_entry is None else balance_entry.balance_after,
+        tier=new_tier.name if new_tier.name != q.tier.name else "",
+        discount=str(new_tier.discount),
+    )
+    rewarded = await reward_referral(session, client, prog, now) if first_purchase else False
+    await surveys.after(session, "purchase", client.id, actor.id, purchase_id, now)
+    purchase = await session.get(Purchase, purchase_id)
+    assert purchase is not None
+    acc = await account(session, client.id)
+    return Recorded(purchase, True, acc.balance if acc else 0, rewarded)
