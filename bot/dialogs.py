@@ -6,8 +6,10 @@ saves commit together. Paging keys that list views keep under "lists" survive a 
 
 from __future__ import annotations
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message
 
 
 async def begin_dialog(state: FSMContext, step: State, **data: object) -> None:
@@ -27,3 +29,12 @@ async def end_dialog(state: FSMContext) -> None:
     lists = (await state.get_data()).get("lists")
     await state.set_state(None)
     await state.set_data({"lists": lists} if lists else {})
+
+
+async def close_prompt(query: CallbackQuery) -> None:
+    """The pressed prompt loses its buttons, so it isn't pressed again by accident."""
+    if isinstance(query.message, Message) and query.message.reply_markup is not None:
+        try:
+            await query.message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            pass

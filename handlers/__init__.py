@@ -21,7 +21,7 @@ from handlers import (
 
 
 def build_routers() -> list[Router]:
-    return [
+    routers = [
         start.router(),
         language.router(),
         timezone.router(),
@@ -32,8 +32,17 @@ def build_routers() -> list[Router]:
         surveys.router(),
         reminders.router(),
         interactions.router(),
-        deals.router(),
+        *deals.routers,
         clients.router(),  # last before fallback: it also catches shared contacts and .vcf files
         membership.router(),
         fallback.router(),
     ]
+    for router in routers:
+        release(router)
+    return routers
+
+
+def release(router: Router) -> None:
+    """Routers live at module level and so outlive a Dispatcher (tests build one app after another):
+    each is let go of the previous dispatcher before the next one includes it."""
+    router._parent_router = None
