@@ -28,7 +28,7 @@ def build_routers() -> list[Router]:
         team.router(),
         customers.router(),  # before clients: a customer's shared contact links their account
         consent.router(),
-        loyalty.router(),
+        *loyalty.routers,
         surveys.router(),
         reminders.router(),
         interactions.router(),

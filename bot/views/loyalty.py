@@ -102,6 +102,10 @@ def error(e: DomainError) -> str:
         "purchase_currency": _("Purchases are recorded in {currency}. Please write the amount in it.").format(
             currency=p.get("currency", "?")
         ),
+        "purchase_quote_changed": _(
+            "The figures changed since they were shown (the client's tier or the program's settings). "
+            "Nothing was recorded: please check them again."
+        ),
         "reversal_reason": _("A reason is required: write it after the points, e.g. “+100 goodwill”."),
         "gift_invalid": _("Send the gift's name and then its price in points, for example: Coffee mug 500"),
         "gift_gone": _("This gift is no longer offered."),
@@ -434,8 +438,8 @@ def setting_value(prog: Program, name: str, currency: str) -> str:
 
 
 def tier_summary(t: Tier, currency: str) -> str:
-    return _("{tier} {discount}% from {amount}").format(
-        tier=h(tier_name(t.name)), discount=pct(t.discount), amount=cash(t.threshold, currency)
+    return _("{tier} {discount} from {amount}").format(
+        tier=h(tier_name(t.name)), discount=f"{pct(t.discount)}%", amount=cash(t.threshold, currency)
     )
 
 
@@ -449,7 +453,7 @@ def settings_text(prog: Program, currency: str) -> str:
         _("Birthday bonus: {points}").format(points=pts(prog.birthday_bonus)),
         _("Referral bonus, to each side: {points}").format(points=pts(prog.referral_bonus)),
         _("Points expire after {days} days, oldest first").format(days=prog.expiry_days),
-        _("Payable with points: up to {share}% of a purchase").format(share=prog.redeem_share),
+        _("Payable with points: up to {share} of a purchase").format(share=f"{prog.redeem_share}%"),
         _("Tiers: {tiers}").format(tiers=setting_value(prog, "tiers", currency)),
         "",
         _("One point is worth 1 {currency}. Tap a setting to change it.").format(currency=currency),
@@ -598,3 +602,8 @@ def _gift_closed(p: dict[str, Any]) -> Rendered:
     return _("The request for “{gift}” was cancelled; {points} points are back. Balance: {balance}.").format(
         gift=h(p["gift"]), points=pts(int(p["points"])), balance=pts(int(p["balance"]))
     ), None
+
+
+def gift_task_reminder(gift: str, client: str) -> str:
+    """The owner manager's reminder to hand a requested gift over (stored plain text, shown escaped)."""
+    return _("🎁 Hand over the gift “{gift}” to {client}").format(gift=gift, client=client)

@@ -62,6 +62,7 @@ from services.loyalty.purchases import (
     new_token,
     purchase_by_key,
     quote,
+    quote_key,
     record_purchase,
 )
 from services.loyalty.reading import (
@@ -166,6 +167,7 @@ __all__ = [
     "program",
     "purchase_by_key",
     "quote",
+    "quote_key",
     "record_purchase",
     "referral_code",
     "remember_referral",

@@ -4,6 +4,7 @@ cancellation by the owner manager."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,6 +80,15 @@ async def customer_gifts(session: AsyncSession, user: User) -> tuple[Client, int
     return client, acc.balance if acc else 0, await catalog(session, active_only=True)
 
 
+# The owner manager's reminder to hand a gift over: (owner, gift name, client name) -> plain text.
+ReminderText = Callable[[User | None, str, str], str]
+
+
+def plain_reminder_text(owner: User | None, gift: str, client: str) -> str:
+    """The reminder without a language (the bot passes a translated one)."""
+    return f"🎁 {gift} → {client}"
+
+
 @dataclass(slots=True)
 class GiftRequested:
     request: GiftRequest
@@ -87,10 +97,16 @@ class GiftRequested:
 
 
 async def request_gift(
-    session: AsyncSession, user: User, gift_id: int, nonce: int, now: datetime
+    session: AsyncSession,
+    user: User,
+    gift_id: int,
+    nonce: int,
+    now: datetime,
+    reminder_text: ReminderText = plain_reminder_text,
 ) -> GiftRequested:
     """The customer's request: the points are reserved (a ledger entry) and the owner manager gets a
-    reminder and a notice with Handed over / Cancel. Once per (client, nonce): a double tap asks once."""
+    reminder and a notice with Handed over / Cancel. Once per (client, nonce): a double tap asks once.
+    The reminder is stored text: `reminder_text` writes it (in the owner's language)."""
     client = await client_of(session, user.id)
     if client is None:
         raise DomainError("not_linked")
@@ -138,10 +154,11 @@ async def request_gift(
         await session.execute(delete(GiftRequest).where(GiftRequest.id == request_id))
         raise
     assert entry is not None
+    owner = await session.get(User, client.owner_id)
     reminder = await reminders.create(
         session,
         client.owner_id,
-        f"🎁 {gift.name} → {client.name}",
+        reminder_text(owner, gift.name, client.name),
         now + GIFT_TASK_AFTER,
         now,
         client_id=client.id,

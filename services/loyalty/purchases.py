@@ -48,6 +48,11 @@ def quote(
     return Quote(amount, currency, tier, discounted, max_points, share_limit, points, paid, earned)
 
 
+def quote_key(q: Quote) -> str:
+    """The figures a person confirms (tier, discount, value, points, earned) as one comparable string."""
+    return f"{q.tier.name}|{q.tier.discount}|{q.discounted}|{q.points}|{q.paid}|{q.earned}"
+
+
 def check_points(q: Quote, balance: int, points: int) -> None:
     if points < 0:
         raise DomainError("number_invalid")
@@ -83,9 +88,15 @@ async def record_purchase(
     currency: str,
     points: int,
     now: datetime,
+    *,
+    quoted: str | None = None,
 ) -> Recorded:
     """The purchase, its ledger entries, total spend (and so the tier), the customer's service message,
-    the survey trigger and a referral's reward — all in the caller's transaction, once per key."""
+    the survey trigger and a referral's reward — all in the caller's transaction, once per key.
+
+    `quoted` is the quote_key of the figures the person confirmed: if the purchase would now come out
+    differently (the client's tier changed meanwhile, or the settings), nothing is recorded and
+    DomainError("purchase_quote_changed") asks to confirm the figures as they are now."""
     client = await visible_client(session, actor, client_id)
     if (existing := await purchase_by_key(session, key)) is not None:
         acc = await account(session, existing.client_id)
@@ -96,6 +107,8 @@ async def record_purchase(
     acc = await lock_account(session, client.id, now)
     q = quote(prog, acc, amount, currency, points)
     check_points(q, acc.balance, points)
+    if quoted is not None and quote_key(q) != quoted:
+        raise DomainError("purchase_quote_changed")
     first_purchase = acc.purchases == 0
     # The purchase row first: a concurrent second confirm of the same dialog waits on its unique key
     # and then writes nothing.
