@@ -24,7 +24,8 @@ from bot.messages import error_text
 from bot.text import h
 from models.clients import Client
 from models.deals import Deal, DealEvent
-from services.deals import CLOSED_STAGES, Card, Page, StageTotals
+from services.deals.reading import Card, Page, StageTotals
+from services.deals.rules import CLOSED_STAGES
 from services.errors import DomainError
 
 # The default stages are translated; stages configured with other names are shown as written.

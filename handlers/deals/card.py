@@ -13,7 +13,7 @@ from bot.edit import edit_or_send
 from bot.views import deals as views
 from handlers.deals.common import STAFF, DealInput, ask, draw_card, refuse
 from models.deals import Deal
-from services import deals as deals_service
+from services.deals import changes, reading
 from services.errors import DomainError
 
 router = Router(name="deals.card")
@@ -47,14 +47,14 @@ async def ask_lost_reason(query: CallbackQuery, ctx: Ctx, deal: Deal, version: i
 async def stage_button(query: CallbackQuery, callback_data: DealCb, ctx: Ctx) -> None:
     deal_id, version, stages = callback_data.deal_id, callback_data.version, ctx.settings.deal_stages
     try:
-        deal, _client = await deals_service.visible_deal(ctx.session, ctx.user, deal_id)
+        deal, _client = await reading.visible_deal(ctx.session, ctx.user, deal_id)
         if not 0 <= callback_data.arg < len(stages):
             raise DomainError("deal_bad_stage")
         stage = stages[callback_data.arg]
         if stage == "lost":
             await ask_lost_reason(query, ctx, deal, version)
             return
-        await deals_service.change_stage(ctx.session, ctx.user, deal_id, version, stage, stages, ctx.now())
+        await changes.change_stage(ctx.session, ctx.user, deal_id, version, stage, stages, ctx.now())
     except DomainError as e:
         await refuse(query, ctx, e, deal_id)
         return
@@ -66,13 +66,11 @@ async def stage_button(query: CallbackQuery, callback_data: DealCb, ctx: Ctx) ->
 @router.callback_query(DealCb.filter(F.action == DealAction.history), flags=STAFF)
 async def history_button(query: CallbackQuery, callback_data: DealCb, ctx: Ctx) -> None:
     try:
-        deal, page = await deals_service.history(
-            ctx.session, ctx.user, callback_data.deal_id, callback_data.arg
-        )
+        deal, page = await reading.history(ctx.session, ctx.user, callback_data.deal_id, callback_data.arg)
     except DomainError as e:
         await query.answer(views.error(e), show_alert=True)
         return
-    names = await deals_service.owner_names(ctx.session, [event for event, _actor in page.items])
+    names = await reading.owner_names(ctx.session, [event for event, _actor in page.items])
     await edit_or_send(
         query,
         views.history_text(deal, page, ctx.tz, ctx.locale, names),

@@ -14,8 +14,8 @@ from bot.context import Ctx
 from bot.edit import edit_or_send
 from bot.text import h
 from bot.views import deals as views
-from services import deals as deals_service
 from services.access import sees_everything
+from services.deals import reading
 from services.errors import DomainError
 
 STAFF = {"role": "staff"}
@@ -159,7 +159,7 @@ async def repeat(message: Message, ctx: Ctx, problem: str) -> None:
 
 
 async def draw_card(ctx: Ctx, deal_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    card = await deals_service.card(ctx.session, ctx.user, deal_id)
+    card = await reading.card(ctx.session, ctx.user, deal_id)
     text = views.card_text(card, ctx.tz, ctx.locale, show_owner=sees_everything(ctx.user))
     return text, views.card_keyboard(card.deal, card.client, ctx.settings.deal_stages)
 

@@ -24,8 +24,8 @@ from handlers.deals.common import (
     step_button,
 )
 from models.deals import Deal
-from services import deals as deals_service
 from services import timeparse
+from services.deals import changes, parsing, reading
 from services.errors import DomainError
 
 router = Router(name="deals.edit")
@@ -49,7 +49,7 @@ def shown_now(target: State, deal: Deal, locale: str) -> str:
 @router.callback_query(DealCb.filter(F.action == DealAction.edit), flags=STAFF)
 async def edit_button(query: CallbackQuery, callback_data: DealCb, ctx: Ctx) -> None:
     try:
-        deal, _client = await deals_service.visible_deal(ctx.session, ctx.user, callback_data.deal_id)
+        deal, _client = await reading.visible_deal(ctx.session, ctx.user, callback_data.deal_id)
         if callback_data.arg and deal.version != callback_data.version:
             raise DomainError("deal_changed")
     except DomainError as e:
@@ -78,26 +78,24 @@ async def edit_button(query: CallbackQuery, callback_data: DealCb, ctx: Ctx) -> 
 @router.message(DealInput.title, *TYPED, flags=STAFF)
 async def title_typed(message: Message, ctx: Ctx) -> None:
     try:
-        title = deals_service.clean_title(message.text)
+        title = parsing.clean_title(message.text)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return
     data = await ctx.state.get_data()
-    change = deals_service.set_title(
-        ctx.session, ctx.user, data["deal_id"], data["version"], title, ctx.now()
-    )
+    change = changes.set_title(ctx.session, ctx.user, data["deal_id"], data["version"], title, ctx.now())
     await apply_change(message, ctx, change)
 
 
 @router.message(DealInput.amount, *TYPED, flags=STAFF)
 async def amount_typed(message: Message, ctx: Ctx) -> None:
     try:
-        amount, currency = deals_service.parse_amount(message.text or "", ctx.settings.default_currency)
+        amount, currency = parsing.parse_amount(message.text or "", ctx.settings.default_currency)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return
     data = await ctx.state.get_data()
-    change = deals_service.set_amount(
+    change = changes.set_amount(
         ctx.session, ctx.user, data["deal_id"], data["version"], amount, currency, ctx.now()
     )
     await apply_change(message, ctx, change)
@@ -108,7 +106,7 @@ async def amount_removed(query: CallbackQuery, ctx: Ctx) -> None:
     await close_prompt(query)
     await query.answer()
     data = await ctx.state.get_data()
-    change = deals_service.set_amount(
+    change = changes.set_amount(
         ctx.session, ctx.user, data["deal_id"], data["version"], None, None, ctx.now()
     )
     assert isinstance(query.message, Message)
@@ -123,7 +121,7 @@ async def close_typed(message: Message, ctx: Ctx) -> None:
         await repeat(message, ctx, views.error(e))
         return
     data = await ctx.state.get_data()
-    change = deals_service.set_expected_close(
+    change = changes.set_expected_close(
         ctx.session, ctx.user, data["deal_id"], data["version"], day, ctx.now()
     )
     await apply_change(message, ctx, change)
@@ -134,7 +132,7 @@ async def close_removed(query: CallbackQuery, ctx: Ctx) -> None:
     await close_prompt(query)
     await query.answer()
     data = await ctx.state.get_data()
-    change = deals_service.set_expected_close(
+    change = changes.set_expected_close(
         ctx.session, ctx.user, data["deal_id"], data["version"], None, ctx.now()
     )
     assert isinstance(query.message, Message)

@@ -11,7 +11,7 @@ from bot.text import h
 from bot.views import deals as views
 from handlers.deals.changes import apply_change
 from handlers.deals.common import STAFF, DealInput, repeat
-from services import deals as deals_service
+from services.deals import changes, parsing, rules
 from services.errors import DomainError
 
 router = Router(name="deals.lost")
@@ -20,12 +20,12 @@ router = Router(name="deals.lost")
 @router.message(DealInput.lost_reason, F.text, ~F.text.startswith("/"), flags=STAFF)
 async def reason_typed(message: Message, ctx: Ctx) -> None:
     try:
-        reason = deals_service.clean_text(message.text, deals_service.REASON_LIMIT)
+        reason = parsing.clean_text(message.text, rules.REASON_LIMIT)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return
     data = await ctx.state.get_data()
-    change = deals_service.change_stage(
+    change = changes.change_stage(
         ctx.session,
         ctx.user,
         data["deal_id"],

@@ -17,9 +17,9 @@ from bot.dialogs import close_prompt
 from bot.text import h
 from bot.views import deals as views
 from handlers.deals.common import STAFF, NewDeal, ask, on_current_step, repeat, send_card, step_button
-from services import deals as deals_service
 from services import timeparse
 from services.access import visible_client
+from services.deals import changes, parsing, reading, rules
 from services.errors import DomainError
 
 router = Router(name="deals.new_deal")
@@ -27,7 +27,7 @@ TYPED = (F.text, ~F.text.startswith("/"))  # a typed answer, not a command
 
 
 async def pick_client(message: Message, ctx: Ctx, text: str) -> None:
-    clients, more = await deals_service.find_clients(ctx.session, ctx.user, text, ctx.settings.default_region)
+    clients, more = await reading.find_clients(ctx.session, ctx.user, text, ctx.settings.default_region)
     if not clients:
         problem = _("No client of yours matches “{text}”.").format(text=h(" ".join(text.split())[:100]))
         await repeat(message, ctx, problem)
@@ -46,7 +46,7 @@ async def save_new_deal(
     """The whole deal (and its next step's reminder) in this update's one transaction."""
     data = await ctx.state.get_data()
     stages = ctx.settings.deal_stages
-    draft = deals_service.Draft(
+    draft = changes.Draft(
         title=data["title"],
         stage=data.get("stage") or stages[0],
         amount=Decimal(data["amount"]) if data.get("amount") is not None else None,
@@ -55,7 +55,7 @@ async def save_new_deal(
     )
     await ctx.state.clear()  # the dialog is over whatever happens (its state is in this transaction too)
     try:
-        deal = await deals_service.create(
+        deal = await changes.create(
             ctx.session, ctx.user, int(data["client_id"]), draft, stages, ctx.now(), step=step
         )
     except DomainError as e:
@@ -121,7 +121,7 @@ async def client_chosen(query: CallbackQuery, callback_data: ChoiceCb, ctx: Ctx)
 @router.message(NewDeal.title, *TYPED, flags=STAFF)
 async def title_typed(message: Message, ctx: Ctx) -> None:
     try:
-        title = deals_service.clean_title(message.text)
+        title = parsing.clean_title(message.text)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return
@@ -132,7 +132,7 @@ async def title_typed(message: Message, ctx: Ctx) -> None:
 @router.message(NewDeal.amount, *TYPED, flags=STAFF)
 async def amount_typed(message: Message, ctx: Ctx) -> None:
     try:
-        amount, currency = deals_service.parse_amount(message.text or "", ctx.settings.default_currency)
+        amount, currency = parsing.parse_amount(message.text or "", ctx.settings.default_currency)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return
@@ -201,7 +201,7 @@ async def close_skipped(query: CallbackQuery, ctx: Ctx) -> None:
 async def step_typed(message: Message, ctx: Ctx) -> None:
     now = ctx.now()
     try:
-        step_text = deals_service.clean_text(message.text, deals_service.STEP_LIMIT)
+        step_text = parsing.clean_text(message.text, rules.STEP_LIMIT)
     except DomainError as e:
         await repeat(message, ctx, views.error(e))
         return

@@ -11,8 +11,8 @@ from bot.context import Ctx
 from bot.edit import edit_or_send
 from bot.views import deals as views
 from handlers.deals.common import STAFF, scope_for
-from services import deals as deals_service
 from services.access import sees_everything
+from services.deals import reading
 from services.errors import DomainError
 
 router = Router(name="deals.pipeline")
@@ -25,12 +25,12 @@ async def pipeline_view(
     stages = ctx.settings.deal_stages
     if 0 <= stage_index < len(stages):
         stage = stages[stage_index]
-        listed = await deals_service.stage_deals(ctx.session, owner, stage, page)
+        listed = await reading.stage_deals(ctx.session, owner, stage, page)
         return (
             views.stage_list_text(stage, scope, listed),
             views.stage_list_keyboard(listed, scope, stage_index, ctx.locale),
         )
-    rows = await deals_service.pipeline(ctx.session, owner, stages)
+    rows = await reading.pipeline(ctx.session, owner, stages)
     return (
         views.pipeline_text(rows, scope, ctx.locale),
         views.pipeline_keyboard(rows, stages, scope, can_see_all=sees_everything(ctx.user)),
@@ -55,7 +55,7 @@ async def pipeline_button(query: CallbackQuery, callback_data: PipelineCb, ctx: 
 async def client_deals(query: CallbackQuery, callback_data: ClientCb, ctx: Ctx) -> None:
     """The "Deals" button on a client card."""
     try:
-        client, page = await deals_service.client_deals(
+        client, page = await reading.client_deals(
             ctx.session, ctx.user, callback_data.client_id, callback_data.page
         )
     except DomainError as e:

@@ -27,7 +27,7 @@ from handlers.loyalty.common import (
     start_dialog,
     step_button,
 )
-from services import deals as deals_service
+from services.deals.parsing import parse_amount
 from services.errors import DomainError
 from services.loyalty import purchases
 from services.loyalty import settings as program_settings
@@ -49,7 +49,7 @@ async def repeat(message: Message, ctx: Ctx, e: DomainError) -> None:
 @router.message(Buy.amount, *TYPED, flags=STAFF)
 async def amount_typed(message: Message, ctx: Ctx) -> None:
     try:
-        amount, in_currency = deals_service.parse_amount(message.text or "", currency(ctx))
+        amount, in_currency = parse_amount(message.text or "", currency(ctx))
         if in_currency != currency(ctx):
             raise DomainError("purchase_currency", currency=currency(ctx))
         if amount <= 0:
