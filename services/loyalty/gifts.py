@@ -96,6 +96,77 @@ class GiftRequested:
     balance: int
 
 
+async def _reserve(
+    session: AsyncSession, client: Client, gift: Gift, key: str, now: datetime
+) -> tuple[int | None, LedgerEntry | None]:
+    """The request row (None: made before, a double tap) and the held points' ledger entry."""
+    request_id = await session.scalar(
+        insert_for(session, GiftRequest)
+        .values(
+            client_id=client.id,
+            gift_id=gift.id,
+            gift_name=gift.name,
+            points=gift.points,
+            status="reserved",
+            idempotency_key=key,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[GiftRequest.idempotency_key])
+        .returning(GiftRequest.id)
+    )
+    if request_id is None:
+        return None, None
+    try:
+        entry = await post(
+            session,
+            client.id,
+            GIFT_RESERVE,
+            -gift.points,
+            now,
+            f"gift_reserve:{request_id}",
+            gift_request_id=request_id,
+            reason=gift.name,
+        )
+    except DomainError:
+        await session.execute(delete(GiftRequest).where(GiftRequest.id == request_id))
+        raise
+    return request_id, entry
+
+
+async def _tell_owner(
+    session: AsyncSession,
+    client: Client,
+    gift: Gift,
+    request: GiftRequest,
+    reminder_text: ReminderText,
+    now: datetime,
+) -> None:
+    """The owner manager's reminder to hand the gift over and the notice with Handed over / Cancel."""
+    owner = await session.get(User, client.owner_id)
+    reminder = await reminders.create(
+        session,
+        client.owner_id,
+        reminder_text(owner, gift.name, client.name),
+        now + GIFT_TASK_AFTER,
+        now,
+        client_id=client.id,
+        created_by=client.owner_id,
+    )
+    request.reminder_id = reminder.id
+    await notify.notify(
+        session,
+        client.owner_id,
+        "loyalty_gift_task",
+        now,
+        key=f"ly:gift_task:{request.id}",
+        request_id=request.id,
+        gift=gift.name,
+        points=gift.points,
+        client=client.name,
+        client_id=client.id,
+    )
+
+
 async def request_gift(
     session: AsyncSession,
     user: User,
@@ -121,64 +192,15 @@ async def request_gift(
     balance = (await lock_account(session, client.id, now)).balance
     if balance < gift.points:
         raise DomainError("points_over_balance", balance=balance)
-    request_id = await session.scalar(
-        insert_for(session, GiftRequest)
-        .values(
-            client_id=client.id,
-            gift_id=gift.id,
-            gift_name=gift.name,
-            points=gift.points,
-            status="reserved",
-            idempotency_key=key,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[GiftRequest.idempotency_key])
-        .returning(GiftRequest.id)
-    )
+    request_id, entry = await _reserve(session, client, gift, key, now)
     if request_id is None:
         existing = await session.scalar(select(GiftRequest).where(GiftRequest.idempotency_key == key))
         assert existing is not None
         return GiftRequested(existing, False, balance)
-    try:
-        entry = await post(
-            session,
-            client.id,
-            GIFT_RESERVE,
-            -gift.points,
-            now,
-            f"gift_reserve:{request_id}",
-            gift_request_id=request_id,
-            reason=gift.name,
-        )
-    except DomainError:
-        await session.execute(delete(GiftRequest).where(GiftRequest.id == request_id))
-        raise
     assert entry is not None
-    owner = await session.get(User, client.owner_id)
-    reminder = await reminders.create(
-        session,
-        client.owner_id,
-        reminder_text(owner, gift.name, client.name),
-        now + GIFT_TASK_AFTER,
-        now,
-        client_id=client.id,
-        created_by=client.owner_id,
-    )
     request = await session.get(GiftRequest, request_id)
     assert request is not None
-    request.reminder_id = reminder.id
-    await notify.notify(
-        session,
-        client.owner_id,
-        "loyalty_gift_task",
-        now,
-        key=f"ly:gift_task:{request_id}",
-        request_id=request_id,
-        gift=gift.name,
-        points=gift.points,
-        client=client.name,
-        client_id=client.id,
-    )
+    await _tell_owner(session, client, gift, request, reminder_text, now)
     await session.flush()
     return GiftRequested(request, True, entry.balance_after)
 

@@ -11,7 +11,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.loyalty import EARN, REDEEM, LoyaltyAccount, Purchase
+from models.clients import Client
+from models.loyalty import EARN, REDEEM, LedgerEntry, LoyaltyAccount, Purchase
 from models.users import User
 from services import surveys
 from services.access import visible_client
@@ -79,50 +80,22 @@ class Recorded:
     referral_rewarded: bool = False
 
 
-async def record_purchase(
-    session: AsyncSession,
-    actor: User,
-    client_id: int,
-    key: str,
-    amount: Decimal,
-    currency: str,
-    points: int,
-    now: datetime,
-    *,
-    quoted: str | None = None,
-) -> Recorded:
-    """The purchase, its ledger entries, total spend (and so the tier), the customer's service message,
-    the survey trigger and a referral's reward — all in the caller's transaction, once per key.
-
-    `quoted` is the quote_key of the figures the person confirmed: if the purchase would now come out
-    differently (the client's tier changed meanwhile, or the settings), nothing is recorded and
-    DomainError("purchase_quote_changed") asks to confirm the figures as they are now."""
-    client = await visible_client(session, actor, client_id)
-    if (existing := await purchase_by_key(session, key)) is not None:
-        acc = await account(session, existing.client_id)
-        return Recorded(existing, False, acc.balance if acc else 0)
-    if amount <= 0:
-        raise DomainError("purchase_amount_zero")
-    prog = await program(session)
-    acc = await lock_account(session, client.id, now)
-    q = quote(prog, acc, amount, currency, points)
-    check_points(q, acc.balance, points)
-    if quoted is not None and quote_key(q) != quoted:
-        raise DomainError("purchase_quote_changed")
-    first_purchase = acc.purchases == 0
-    # The purchase row first: a concurrent second confirm of the same dialog waits on its unique key
-    # and then writes nothing.
-    purchase_id = await session.scalar(
+async def _insert_purchase(
+    session: AsyncSession, actor: User, client_id: int, key: str, q: Quote, now: datetime
+) -> int | None:
+    """The purchase row first: a concurrent second confirm of the same dialog waits on its unique key
+    and then writes nothing (None)."""
+    return await session.scalar(
         insert_for(session, Purchase)
         .values(
-            client_id=client.id,
+            client_id=client_id,
             manager_id=actor.id,
-            amount=amount,
-            currency=currency,
+            amount=q.amount,
+            currency=q.currency,
             tier=q.tier.name,
             discount_percent=q.tier.discount,
             discounted=q.discounted,
-            points_redeemed=points,
+            points_redeemed=q.points,
             paid=q.paid,
             points_earned=q.earned,
             idempotency_key=key,
@@ -131,18 +104,25 @@ async def record_purchase(
         .on_conflict_do_nothing(index_elements=[Purchase.idempotency_key])
         .returning(Purchase.id)
     )
-    if purchase_id is None:
-        existing = await purchase_by_key(session, key)
-        assert existing is not None
-        acc = await account(session, client.id)
-        return Recorded(existing, False, acc.balance if acc else 0)
-    if points:
+
+
+async def _post_points(
+    session: AsyncSession,
+    actor: User,
+    client_id: int,
+    purchase_id: int,
+    q: Quote,
+    prog: Program,
+    now: datetime,
+) -> LedgerEntry | None:
+    """The redeemed points (if any) and the earned ones; the earn entry, if there is one."""
+    if q.points:
         try:
             await post(
                 session,
-                client.id,
+                client_id,
                 REDEEM,
-                -points,
+                -q.points,
                 now,
                 f"redeem:{purchase_id}",
                 actor_id=actor.id,
@@ -152,19 +132,31 @@ async def record_purchase(
             # Spent meanwhile (another redemption at the same moment): nothing of this purchase stays.
             await session.execute(delete(Purchase).where(Purchase.id == purchase_id))
             raise
-    balance_entry = None
-    if q.earned:
-        balance_entry = await post(
-            session,
-            client.id,
-            EARN,
-            q.earned,
-            now,
-            f"earn:{purchase_id}",
-            expiry_days=prog.expiry_days,
-            actor_id=actor.id,
-            purchase_id=purchase_id,
-        )
+    if not q.earned:
+        return None
+    return await post(
+        session,
+        client_id,
+        EARN,
+        q.earned,
+        now,
+        f"earn:{purchase_id}",
+        expiry_days=prog.expiry_days,
+        actor_id=actor.id,
+        purchase_id=purchase_id,
+    )
+
+
+async def _add_spend(
+    session: AsyncSession,
+    client: Client,
+    purchase_id: int,
+    q: Quote,
+    prog: Program,
+    now: datetime,
+    balance: int | None,
+) -> None:
+    """Total spend and the purchase count grow; the customer's service message (with a new tier)."""
     await session.execute(
         update(LoyaltyAccount)
         .where(LoyaltyAccount.client_id == client.id)
@@ -185,13 +177,60 @@ async def record_purchase(
         now,
         f"ly:purchase:{purchase_id}",
         amount=str(q.discounted),
-        currency=currency,
-        redeemed=points,
+        currency=q.currency,
+        redeemed=q.points,
         earned=q.earned,
-        balance=acc.balance if balance_entry is None else balance_entry.balance_after,
+        balance=acc.balance if balance is None else balance,
         tier=new_tier.name if new_tier.name != q.tier.name else "",
         discount=str(new_tier.discount),
     )
+
+
+async def _recorded_before(session: AsyncSession, key: str) -> Recorded | None:
+    existing = await purchase_by_key(session, key)
+    if existing is None:
+        return None
+    acc = await account(session, existing.client_id)
+    return Recorded(existing, False, acc.balance if acc else 0)
+
+
+async def record_purchase(
+    session: AsyncSession,
+    actor: User,
+    client_id: int,
+    key: str,
+    amount: Decimal,
+    currency: str,
+    points: int,
+    now: datetime,
+    *,
+    quoted: str | None = None,
+) -> Recorded:
+    """The purchase, its ledger entries, total spend (and so the tier), the customer's service message,
+    the survey trigger and a referral's reward — all in the caller's transaction, once per key.
+
+    `quoted` is the quote_key of the figures the person confirmed: if the purchase would now come out
+    differently (the client's tier changed meanwhile, or the settings), nothing is recorded and
+    DomainError("purchase_quote_changed") asks to confirm the figures as they are now."""
+    client = await visible_client(session, actor, client_id)
+    if (before := await _recorded_before(session, key)) is not None:
+        return before
+    if amount <= 0:
+        raise DomainError("purchase_amount_zero")
+    prog = await program(session)
+    acc = await lock_account(session, client.id, now)
+    q = quote(prog, acc, amount, currency, points)
+    check_points(q, acc.balance, points)
+    if quoted is not None and quote_key(q) != quoted:
+        raise DomainError("purchase_quote_changed")
+    first_purchase = acc.purchases == 0
+    purchase_id = await _insert_purchase(session, actor, client.id, key, q, now)
+    if purchase_id is None:
+        before = await _recorded_before(session, key)
+        assert before is not None
+        return before
+    earned = await _post_points(session, actor, client.id, purchase_id, q, prog, now)
+    await _add_spend(session, client, purchase_id, q, prog, now, earned.balance_after if earned else None)
     rewarded = await reward_referral(session, client, prog, now) if first_purchase else False
     await surveys.after(session, "purchase", client.id, actor.id, purchase_id, now)
     purchase = await session.get(Purchase, purchase_id)
