@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ChoiceCb, PipelineScope
 from bot.context import Ctx
+from bot.dialogs import OnStep
 from bot.edit import edit_or_send
 from bot.text import h
 from bot.views import deals as views
@@ -65,10 +66,7 @@ def step_button(state: State, value: str | None = None) -> Any:
     return ChoiceCb.filter((F.step == name) & (F.value == value))
 
 
-async def on_current_step(query: CallbackQuery, callback_data: ChoiceCb, ctx: Ctx) -> bool:
-    """A filter: the button belongs to the step the dialog is at, on a message still there."""
-    current = await ctx.state.get_state()
-    return isinstance(query.message, Message) and STEP.get(current or "") == callback_data.step
+on_current_step = OnStep(STEP)  # a filter: the button is of the step the dialog is at
 
 
 def scope_for(ctx: Ctx, wanted: PipelineScope) -> PipelineScope:

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ChoiceCb
 from bot.context import Ctx
-from bot.dialogs import begin_dialog
+from bot.dialogs import OnStep, begin_dialog
 from bot.edit import edit_or_send
 from bot.views import loyalty as views
 from services.access import sees_everything, visible_client
@@ -59,10 +59,7 @@ def step_button(state: State, value: Any = None) -> Any:
     return ChoiceCb.filter((F.step == STEP[state.state or ""]) & accepted)
 
 
-async def on_current_step(query: CallbackQuery, callback_data: ChoiceCb, ctx: Ctx) -> bool:
-    """A filter: the button belongs to the step the dialog is at, on a message still there."""
-    current = await ctx.state.get_state()
-    return isinstance(query.message, Message) and STEP.get(current or "") == callback_data.step
+on_current_step = OnStep(STEP)  # a filter: the button is of the step the dialog is at
 
 
 def currency(ctx: Ctx) -> str:
