@@ -20,6 +20,7 @@ from services.deals import reading
 from services.errors import DomainError
 
 STAFF = {"role": "staff"}
+TYPED = (F.text, ~F.text.startswith("/"))  # a typed answer, not a command
 
 
 class NewDeal(StatesGroup):

@@ -15,6 +15,7 @@ from bot.views import deals as views
 from handlers.deals.changes import apply_change
 from handlers.deals.common import (
     STAFF,
+    TYPED,
     DealInput,
     ask,
     draw_card,
@@ -29,7 +30,6 @@ from services.deals import changes, parsing, reading
 from services.errors import DomainError
 
 router = Router(name="deals.edit")
-TYPED = (F.text, ~F.text.startswith("/"))  # a typed answer, not a command
 EDIT_STATES = {
     views.EDIT_TITLE: DealInput.title,
     views.EDIT_AMOUNT: DealInput.amount,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
@@ -10,14 +10,14 @@ from bot.context import Ctx
 from bot.text import h
 from bot.views import deals as views
 from handlers.deals.changes import apply_change
-from handlers.deals.common import STAFF, DealInput, repeat
+from handlers.deals.common import STAFF, TYPED, DealInput, repeat
 from services.deals import changes, parsing, rules
 from services.errors import DomainError
 
 router = Router(name="deals.lost")
 
 
-@router.message(DealInput.lost_reason, F.text, ~F.text.startswith("/"), flags=STAFF)
+@router.message(DealInput.lost_reason, *TYPED, flags=STAFF)
 async def reason_typed(message: Message, ctx: Ctx) -> None:
     try:
         reason = parsing.clean_text(message.text, rules.REASON_LIMIT)

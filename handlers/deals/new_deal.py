@@ -16,14 +16,23 @@ from bot.context import Ctx
 from bot.dialogs import close_prompt
 from bot.text import h
 from bot.views import deals as views
-from handlers.deals.common import STAFF, NewDeal, ask, on_current_step, repeat, send_card, step_button
+from handlers.deals.common import (
+    STAFF,
+    STEP,
+    TYPED,
+    NewDeal,
+    ask,
+    on_current_step,
+    repeat,
+    send_card,
+    step_button,
+)
 from services import timeparse
 from services.access import visible_client
 from services.deals import changes, parsing, reading, rules
 from services.errors import DomainError
 
 router = Router(name="deals.new_deal")
-TYPED = (F.text, ~F.text.startswith("/"))  # a typed answer, not a command
 
 
 async def pick_client(message: Message, ctx: Ctx, text: str) -> None:
@@ -37,7 +46,8 @@ async def pick_client(message: Message, ctx: Ctx, text: str) -> None:
         lines.append(
             _("Only the first {n} are shown; type more of the name to narrow it down.").format(n=len(clients))
         )
-    await message.answer("\n".join(lines), reply_markup=views.client_choice_keyboard("nd.client", clients))
+    markup = views.client_choice_keyboard(STEP[NewDeal.client.state], clients)
+    await message.answer("\n".join(lines), reply_markup=markup)
 
 
 async def save_new_deal(
@@ -232,6 +242,7 @@ async def step_skipped(query: CallbackQuery, callback_data: ChoiceCb, ctx: Ctx) 
     """No next step (or no time for it): the deal is saved without one."""
     await close_prompt(query)
     await query.answer()
-    note = _("Without a date the next step was not saved.") if callback_data.step == "nd.when" else ""
+    no_time = callback_data.step == STEP[NewDeal.when.state]
+    note = _("Without a date the next step was not saved.") if no_time else ""
     assert isinstance(query.message, Message)
     await save_new_deal(query.message, ctx, None, note)
