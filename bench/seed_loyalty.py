@@ -5,7 +5,7 @@ Telegram account (a users row each) for bench/balance.py.
     .venv/bin/python bench/seed_loyalty.py --db sqlite+aiosqlite:///data/bench.sqlite3
     .venv/bin/python bench/seed_loyalty.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/bench
 
-Each client's entries are one of 64 ledgers simulated the way services/loyalty.py writes them (earned
+Each client's entries are one of 64 ledgers simulated the way services/loyalty/ writes them (earned
 lots that expire after 365 days, redemptions taking the oldest lots first, so the running balance, the
 sum of entries and the open lots agree), spread over the last 360 days; only ids and times differ.
 Rows go in through each driver's fast path (sqlite3 executemany, asyncpg COPY) with the ledger's

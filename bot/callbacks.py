@@ -85,19 +85,35 @@ class ReminderCb(CallbackData, prefix="r"):
     version: int = 0
 
 
-class DealCb(CallbackData, prefix="d"):
-    """A deal card: open, stage (arg = stage index), lost, history, edit — handlers/deals.py."""
+class DealAction(StrEnum):
+    """A button on a deal card (handlers/deals). The values travel in callback_data: never change one."""
 
-    action: str
+    open = "open"  # handlers/deals/card
+    stage = "stage"  # handlers/deals/card (arg = the stage's index)
+    edit = "edit"  # handlers/deals/edit (arg = what to change, 0: the menu)
+    history = "history"  # handlers/deals/card (arg = the page)
+
+
+class DealCb(CallbackData, prefix="d"):
+    """A deal card — handlers/deals."""
+
+    action: DealAction
     deal_id: int
     version: int = 0
     arg: int = 0
 
 
-class PipelineCb(CallbackData, prefix="p"):
-    """/deals: scope mine|all, a stage index (-1: overview), a page — handlers/deals.py."""
+class PipelineScope(StrEnum):
+    """Whose deals /deals shows: one's own, or everyone's (admins)."""
 
-    scope: str
+    mine = "mine"
+    all = "all"
+
+
+class PipelineCb(CallbackData, prefix="p"):
+    """/deals: a scope, a stage index (-1: overview), a page — handlers/deals/pipeline."""
+
+    scope: PipelineScope
     stage: int = -1
     page: int = 0
 
@@ -136,10 +152,30 @@ class ConsentCb(CallbackData, prefix="cn"):
     value: int = 0
 
 
-class LoyaltyCb(CallbackData, prefix="ly"):
-    """handlers/loyalty.py: purchases, gifts, the catalog and /loyalty settings."""
+class LoyaltyAction(StrEnum):
+    """A button of the bonus program (handlers/loyalty). The values travel in callback_data: never
+    change one, only add."""
 
-    action: str
+    card = "card"  # handlers/loyalty/card: the points card (id = client)
+    hist = "hist"  # handlers/loyalty/card: the points history (id = client, arg = page)
+    buy = "buy"  # handlers/loyalty/purchase (id = client, arg = the card's version)
+    rev = "rev"  # handlers/loyalty/reversal (id = client, arg = the card's version)
+    ghand = "ghand"  # handlers/loyalty/handover: handed over (id = the request)
+    gcancel = "gcancel"  # handlers/loyalty/handover: cancelled (id = the request)
+    gpick = "gpick"  # handlers/loyalty/customer: a gift chosen in /gifts (id = gift)
+    greq = "greq"  # handlers/loyalty/customer: the request confirmed (id = gift, arg = nonce)
+    gno = "gno"  # handlers/loyalty/customer: not requested
+    settings = "settings"  # handlers/loyalty/settings
+    set = "set"  # handlers/loyalty/settings (arg = the field's index)
+    catalog = "catalog"  # handlers/loyalty/settings: the gift catalog
+    gtoggle = "gtoggle"  # handlers/loyalty/settings (id = gift)
+    gadd = "gadd"  # handlers/loyalty/settings
+
+
+class LoyaltyCb(CallbackData, prefix="ly"):
+    """handlers/loyalty: purchases, gifts, the catalog and /loyalty settings."""
+
+    action: LoyaltyAction
     id: int = 0
     arg: int = 0
 

@@ -28,11 +28,11 @@ def build_routers() -> list[Router]:
         team.router,
         *customers.routers,  # before clients: a customer's shared contact links their account
         *consent.routers,
-        loyalty.router(),
+        *loyalty.routers,
         *surveys.routers,
         *reminders.routers,
         *interactions.routers,
-        deals.router(),
+        *deals.routers,
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
         membership.router,
         fallback.router,

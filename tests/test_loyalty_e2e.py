@@ -6,6 +6,7 @@ messages only with service consent, a customer who blocked the bot, and forged o
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -171,6 +172,33 @@ async def test_tier_discount_is_shown_and_a_new_tier_is_announced(app, tg):
     assert anna.last.text == "Отменено. Ничего не сохранено."
     async with app.session_factory() as s:
         assert await s.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+async def test_a_tier_changed_between_the_quote_and_the_tap_shows_the_figures_again(app, tg):
+    anna = await add_manager(app, tg, ANNA, "Anna")
+    client_id = await add_client(app, ANNA, "Иван")
+    await link(app, tg, IVAN, client_id)
+    confirm = await buy(anna, app, client_id, "1000")
+    assert "Скидка (Бронза, 0%)" in confirm.text and "Начислено баллов: +50" in confirm.text
+    # meanwhile another purchase (another manager's dialog) takes the client to Silver
+    async with app.session_factory() as s, s.begin():
+        await loyalty.record_purchase(
+            s, await s.get(User, ANNA), client_id, "other", Decimal(30000), "RUB", 0, app.clock.now()
+        )
+    tapped = await anna.press("✅ Подтвердить", message=confirm)
+    assert tapped.callback_answer.show_alert
+    assert "цифры были показаны, они изменились" in tapped.callback_answer.text
+    again = anna.last
+    assert "Ничего не записано: проверьте их ещё раз." in again.text
+    assert f"Скидка (Серебро, 5%): −50{NBSP}₽" in again.text and "Начислено баллов: +47" in again.text
+    async with app.session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(Purchase)) == 1  # only the other one
+    done = await anna.press("✅ Подтвердить", message=again)
+    assert done.last.text.startswith("✅ Покупка записана.")
+    async with app.session_factory() as s:
+        mine = await s.scalar(select(Purchase).where(Purchase.idempotency_key != "other"))
+        assert mine.tier == "Silver" and mine.discounted == Decimal(950) and mine.points_earned == 47
+    assert not tg.errors
 
 
 async def test_service_messages_need_service_consent_and_a_blocked_customer_changes_nothing(app, tg):
@@ -393,6 +421,33 @@ async def test_gift_catalog_request_handed_over_once_and_cancelled_once(app, tg,
 
 
 # --- settings ---
+
+
+async def test_the_gift_reminder_is_written_in_the_owner_managers_language(app, tg):
+    anna = await add_manager(app, tg, ANNA, "Anna")  # Russian
+    async with app.session_factory() as s, s.begin():
+        s.add(User(id=BORIS, first_name="Boris", role=Role.manager, tg_language="en"))
+    boris = tg.user(BORIS, "Boris", language_code="en")
+    await boris.send("/start")
+    async with app.session_factory() as s, s.begin():
+        gift = await loyalty.add_gift(s, await s.get(User, ADMIN_ID), "Mug 100", app.clock.now())
+    for uid, owner, name in ((IVAN, ANNA, "Иван"), (PETR, BORIS, "Пётр <П>")):
+        client_id = await add_client(app, owner, name)
+        customer = await link(app, tg, uid, client_id, name)  # the welcome bonus pays for the gift
+        await customer.send("/gifts")
+        asked = (await customer.press("🎁 Mug — 100")).last
+        await customer.press("✅ Заказать", message=asked)
+    async with app.session_factory() as s:
+        texts = {
+            r.owner_id: r.text for r in await s.scalars(select(Reminder).where(Reminder.deal_id.is_(None)))
+        }
+    assert texts == {
+        ANNA: "🎁 Вручить подарок «Mug» клиенту Иван",
+        BORIS: "🎁 Hand over the gift “Mug” to Пётр <П>",
+    }
+    await app.queue.drain()
+    assert "заказал(а) подарок «Mug»" in anna.last.text and "asked for the gift “Mug”" in boris.last.text
+    assert gift.points == 100 and not tg.errors
 
 
 async def test_admin_changes_settings_with_clear_errors(app, tg, admin):

@@ -17,14 +17,15 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from bot.callbacks import ChoiceCb, ClientCb, DealCb, PipelineCb
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, DealAction, DealCb, PipelineCb, PipelineScope
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.text import h
 from models.clients import Client
 from models.deals import Deal, DealEvent
-from services.deals import CLOSED_STAGES, Card, Page, StageTotals
+from services.deals.reading import Card, Page, StageTotals
+from services.deals.rules import CLOSED_STAGES
 from services.errors import DomainError
 
 # The default stages are translated; stages configured with other names are shown as written.
@@ -135,7 +136,9 @@ def card_keyboard(deal: Deal, client: Client, stages: Sequence[str]) -> InlineKe
     buttons = [
         InlineKeyboardButton(
             text=label("→ " + stage_name(stage)),
-            callback_data=DealCb(action="stage", deal_id=deal.id, version=deal.version, arg=i).pack(),
+            callback_data=DealCb(
+                action=DealAction.stage, deal_id=deal.id, version=deal.version, arg=i
+            ).pack(),
         )
         for i, stage in enumerate(stages)
         if stage != deal.stage
@@ -145,17 +148,19 @@ def card_keyboard(deal: Deal, client: Client, stages: Sequence[str]) -> InlineKe
     kb.row(
         InlineKeyboardButton(
             text=_("✏️ Edit"),
-            callback_data=DealCb(action="edit", deal_id=deal.id, version=deal.version).pack(),
+            callback_data=DealCb(action=DealAction.edit, deal_id=deal.id, version=deal.version).pack(),
         ),
         InlineKeyboardButton(
             text=_("📜 History"),
-            callback_data=DealCb(action="history", deal_id=deal.id, version=deal.version).pack(),
+            callback_data=DealCb(action=DealAction.history, deal_id=deal.id, version=deal.version).pack(),
         ),
     )
     kb.row(
         InlineKeyboardButton(
             text=_("« Client's deals"),
-            callback_data=ClientCb(action="deals", client_id=client.id, version=client.version).pack(),
+            callback_data=ClientCb(
+                action=CardAction.deals, client_id=client.id, version=client.version
+            ).pack(),
         )
     )
     return kb.as_markup()
@@ -166,13 +171,15 @@ EDIT_TITLE, EDIT_AMOUNT, EDIT_CLOSE = 1, 2, 3
 
 def edit_keyboard(deal: Deal) -> InlineKeyboardMarkup:
     def cb(arg: int) -> str:
-        return DealCb(action="edit", deal_id=deal.id, version=deal.version, arg=arg).pack()
+        return DealCb(action=DealAction.edit, deal_id=deal.id, version=deal.version, arg=arg).pack()
 
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Title"), callback_data=cb(EDIT_TITLE))
     kb.button(text=_("Amount"), callback_data=cb(EDIT_AMOUNT))
     kb.button(text=_("Expected close"), callback_data=cb(EDIT_CLOSE))
-    kb.button(text=_("« Back"), callback_data=DealCb(action="open", deal_id=deal.id, version=deal.version))
+    kb.button(
+        text=_("« Back"), callback_data=DealCb(action=DealAction.open, deal_id=deal.id, version=deal.version)
+    )
     kb.adjust(3, 1)
     return kb.as_markup()
 
@@ -218,31 +225,39 @@ def client_deals_keyboard(client: Client, page: Page, locale: str) -> InlineKeyb
         kb.row(
             InlineKeyboardButton(
                 text=deal_button_text(deal, locale),
-                callback_data=DealCb(action="open", deal_id=deal.id, version=deal.version).pack(),
+                callback_data=DealCb(action=DealAction.open, deal_id=deal.id, version=deal.version).pack(),
             )
         )
     nav = nav_row(
         page,
-        lambda p: ClientCb(action="deals", client_id=client.id, version=client.version, page=p).pack(),
+        lambda p: ClientCb(
+            action=CardAction.deals, client_id=client.id, version=client.version, page=p
+        ).pack(),
     )
     if nav:
         kb.row(*nav)
     kb.row(
         InlineKeyboardButton(
             text=_("➕ New deal"),
-            callback_data=ClientCb(action="newdeal", client_id=client.id, version=client.version).pack(),
+            callback_data=ClientCb(
+                action=CardAction.newdeal, client_id=client.id, version=client.version
+            ).pack(),
         ),
         InlineKeyboardButton(
             text=_("« Client"),
-            callback_data=ClientCb(action="open", client_id=client.id, version=client.version).pack(),
+            callback_data=ClientCb(
+                action=CardAction.open, client_id=client.id, version=client.version
+            ).pack(),
         ),
     )
     return kb.as_markup()
 
 
-def pipeline_text(rows: list[StageTotals], scope: str, locale: str) -> str:
+def pipeline_text(rows: list[StageTotals], scope: PipelineScope, locale: str) -> str:
     title = (
-        _("📊 <b>Pipeline</b>: my deals") if scope == "mine" else _("📊 <b>Pipeline</b>: everyone's deals")
+        _("📊 <b>Pipeline</b>: my deals")
+        if scope == PipelineScope.mine
+        else _("📊 <b>Pipeline</b>: everyone's deals")
     )
     lines = [title, ""]
     open_count, open_sums = 0, {}
@@ -268,7 +283,7 @@ def pipeline_text(rows: list[StageTotals], scope: str, locale: str) -> str:
 
 
 def pipeline_keyboard(
-    rows: list[StageTotals], stages: Sequence[str], scope: str, *, can_see_all: bool
+    rows: list[StageTotals], stages: Sequence[str], scope: PipelineScope, *, can_see_all: bool
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     counts = {row.stage: row.count for row in rows}
@@ -282,17 +297,17 @@ def pipeline_keyboard(
     for i in range(0, len(buttons), 2):
         kb.row(*buttons[i : i + 2])
     if can_see_all:
-        other = "all" if scope == "mine" else "mine"
-        text = _("👥 Everyone's deals") if other == "all" else _("👤 My deals")
+        other = PipelineScope.all if scope == PipelineScope.mine else PipelineScope.mine
+        text = _("👥 Everyone's deals") if other == PipelineScope.all else _("👤 My deals")
         kb.row(InlineKeyboardButton(text=text, callback_data=PipelineCb(scope=other).pack()))
     return kb.as_markup()
 
 
-def stage_list_text(stage: str, scope: str, page: Page) -> str:
+def stage_list_text(stage: str, scope: PipelineScope, page: Page) -> str:
     name = h(stage_name(stage))
     if not page.total:
         return _("<b>{stage}</b>: no deals here.").format(stage=name)
-    if scope == "mine":
+    if scope == PipelineScope.mine:
         return _("<b>{stage}</b>: my deals, {count}. Most recently active first.").format(
             stage=name, count=page.total
         )
@@ -301,13 +316,15 @@ def stage_list_text(stage: str, scope: str, page: Page) -> str:
     )
 
 
-def stage_list_keyboard(page: Page, scope: str, stage_index: int, locale: str) -> InlineKeyboardMarkup:
+def stage_list_keyboard(
+    page: Page, scope: PipelineScope, stage_index: int, locale: str
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for deal, client_name in page.items:
         kb.row(
             InlineKeyboardButton(
                 text=deal_button_text(deal, locale, client_name=client_name, stage=False),
-                callback_data=DealCb(action="open", deal_id=deal.id, version=deal.version).pack(),
+                callback_data=DealCb(action=DealAction.open, deal_id=deal.id, version=deal.version).pack(),
             )
         )
     nav = nav_row(page, lambda p: PipelineCb(scope=scope, stage=stage_index, page=p).pack())
@@ -384,14 +401,14 @@ def history_text(deal: Deal, page: Page, tz: str, locale: str, names: dict[int, 
 def history_keyboard(deal: Deal, page: Page) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     nav = nav_row(
-        page, lambda p: DealCb(action="history", deal_id=deal.id, version=deal.version, arg=p).pack()
+        page, lambda p: DealCb(action=DealAction.history, deal_id=deal.id, version=deal.version, arg=p).pack()
     )
     if nav:
         kb.row(*nav)
     kb.row(
         InlineKeyboardButton(
             text=_("« Deal"),
-            callback_data=DealCb(action="open", deal_id=deal.id, version=deal.version).pack(),
+            callback_data=DealCb(action=DealAction.open, deal_id=deal.id, version=deal.version).pack(),
         )
     )
     return kb.as_markup()
@@ -451,6 +468,7 @@ def nudge(deal: Deal, client: Client, tz: str, locale: str) -> tuple[str, Inline
     ).format(title=h(deal.title), client=h(client.name), date=local_dt(deal.last_activity_at, tz, locale))
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=_("Open the deal"), callback_data=DealCb(action="open", deal_id=deal.id, version=deal.version)
+        text=_("Open the deal"),
+        callback_data=DealCb(action=DealAction.open, deal_id=deal.id, version=deal.version),
     )
     return text, kb.as_markup()

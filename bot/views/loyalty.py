@@ -19,7 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.callbacks import ChoiceCb, ClientCb, LoyaltyCb
+from bot.callbacks import CardAction, ChoiceCb, ClientCb, LoyaltyAction, LoyaltyCb
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.text import h
@@ -102,6 +102,10 @@ def error(e: DomainError) -> str:
         "purchase_currency": _("Purchases are recorded in {currency}. Please write the amount in it.").format(
             currency=p.get("currency", "?")
         ),
+        "purchase_quote_changed": _(
+            "The figures changed since they were shown (the client's tier or the program's settings). "
+            "Nothing was recorded: please check them again."
+        ),
         "reversal_reason": _("A reason is required: write it after the points, e.g. “+100 goodwill”."),
         "gift_invalid": _("Send the gift's name and then its price in points, for example: Coffee mug 500"),
         "gift_gone": _("This gift is no longer offered."),
@@ -155,23 +159,26 @@ def card_keyboard(client: Client, *, admin: bool) -> InlineKeyboardMarkup:
     kb.row(
         InlineKeyboardButton(
             text=_("🛒 Purchase"),
-            callback_data=LoyaltyCb(action="buy", id=client.id, arg=client.version).pack(),
+            callback_data=LoyaltyCb(action=LoyaltyAction.buy, id=client.id, arg=client.version).pack(),
         ),
         InlineKeyboardButton(
-            text=_("📜 Points history"), callback_data=LoyaltyCb(action="hist", id=client.id).pack()
+            text=_("📜 Points history"),
+            callback_data=LoyaltyCb(action=LoyaltyAction.hist, id=client.id).pack(),
         ),
     )
     if admin:
         kb.row(
             InlineKeyboardButton(
                 text=_("↩️ Reversal"),
-                callback_data=LoyaltyCb(action="rev", id=client.id, arg=client.version).pack(),
+                callback_data=LoyaltyCb(action=LoyaltyAction.rev, id=client.id, arg=client.version).pack(),
             )
         )
     kb.row(
         InlineKeyboardButton(
             text=_("« Client"),
-            callback_data=ClientCb(action="open", client_id=client.id, version=client.version).pack(),
+            callback_data=ClientCb(
+                action=CardAction.open, client_id=client.id, version=client.version
+            ).pack(),
         )
     )
     return kb.as_markup()
@@ -215,23 +222,29 @@ def history_keyboard(page: HistoryPage) -> InlineKeyboardMarkup:
         if page.page > 0:
             row.append(
                 InlineKeyboardButton(
-                    text="◀", callback_data=LoyaltyCb(action="hist", id=cid, arg=page.page - 1).pack()
+                    text="◀",
+                    callback_data=LoyaltyCb(action=LoyaltyAction.hist, id=cid, arg=page.page - 1).pack(),
                 )
             )
         row.append(
             InlineKeyboardButton(
                 text=f"{page.page + 1}/{page.pages}",
-                callback_data=LoyaltyCb(action="hist", id=cid, arg=page.page).pack(),
+                callback_data=LoyaltyCb(action=LoyaltyAction.hist, id=cid, arg=page.page).pack(),
             )
         )
         if page.page < page.pages - 1:
             row.append(
                 InlineKeyboardButton(
-                    text="▶", callback_data=LoyaltyCb(action="hist", id=cid, arg=page.page + 1).pack()
+                    text="▶",
+                    callback_data=LoyaltyCb(action=LoyaltyAction.hist, id=cid, arg=page.page + 1).pack(),
                 )
             )
         kb.row(*row)
-    kb.row(InlineKeyboardButton(text=_("« Points"), callback_data=LoyaltyCb(action="card", id=cid).pack()))
+    kb.row(
+        InlineKeyboardButton(
+            text=_("« Points"), callback_data=LoyaltyCb(action=LoyaltyAction.card, id=cid).pack()
+        )
+    )
     return kb.as_markup()
 
 
@@ -368,7 +381,7 @@ def gifts_keyboard(balance: int, gifts: Sequence[Gift]) -> InlineKeyboardMarkup 
             kb.row(
                 InlineKeyboardButton(
                     text=label(f"🎁 {g.name} — {pts(g.points)}"),
-                    callback_data=LoyaltyCb(action="gpick", id=g.id).pack(),
+                    callback_data=LoyaltyCb(action=LoyaltyAction.gpick, id=g.id).pack(),
                 )
             )
     return kb.as_markup() if kb.buttons else None
@@ -381,9 +394,10 @@ def gift_confirm(gift: Gift, nonce: int) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     kb.row(
         InlineKeyboardButton(
-            text=_("✅ Request"), callback_data=LoyaltyCb(action="greq", id=gift.id, arg=nonce).pack()
+            text=_("✅ Request"),
+            callback_data=LoyaltyCb(action=LoyaltyAction.greq, id=gift.id, arg=nonce).pack(),
         ),
-        InlineKeyboardButton(text=_("✖️ No"), callback_data=LoyaltyCb(action="gno").pack()),
+        InlineKeyboardButton(text=_("✖️ No"), callback_data=LoyaltyCb(action=LoyaltyAction.gno).pack()),
     )
     return text, kb.as_markup()
 
@@ -424,8 +438,8 @@ def setting_value(prog: Program, name: str, currency: str) -> str:
 
 
 def tier_summary(t: Tier, currency: str) -> str:
-    return _("{tier} {discount} from {amount}").format(  # discount: "5%" (a "%" in a msgid reads as printf)
-        tier=h(tier_name(t.name)), discount=pct(t.discount) + "%", amount=cash(t.threshold, currency)
+    return _("{tier} {discount} from {amount}").format(
+        tier=h(tier_name(t.name)), discount=f"{pct(t.discount)}%", amount=cash(t.threshold, currency)
     )
 
 
@@ -452,8 +466,8 @@ def settings_text(prog: Program, currency: str) -> str:
 def settings_keyboard(fields: Sequence[str]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for i, name in enumerate(fields):
-        kb.button(text=str(SETTING_LABELS[name]), callback_data=LoyaltyCb(action="set", arg=i))
-    kb.button(text=_("🎁 Gift catalog"), callback_data=LoyaltyCb(action="catalog"))
+        kb.button(text=str(SETTING_LABELS[name]), callback_data=LoyaltyCb(action=LoyaltyAction.set, arg=i))
+    kb.button(text=_("🎁 Gift catalog"), callback_data=LoyaltyCb(action=LoyaltyAction.catalog))
     kb.adjust(2)
     return kb.as_markup()
 
@@ -496,12 +510,16 @@ def catalog_keyboard(gifts: Sequence[Gift]) -> InlineKeyboardMarkup:
         kb.row(
             InlineKeyboardButton(
                 text=label(f"{mark} {g.name} — {pts(g.points)}"),
-                callback_data=LoyaltyCb(action="gtoggle", id=g.id).pack(),
+                callback_data=LoyaltyCb(action=LoyaltyAction.gtoggle, id=g.id).pack(),
             )
         )
     kb.row(
-        InlineKeyboardButton(text=_("➕ Add a gift"), callback_data=LoyaltyCb(action="gadd").pack()),
-        InlineKeyboardButton(text=_("« Settings"), callback_data=LoyaltyCb(action="settings").pack()),
+        InlineKeyboardButton(
+            text=_("➕ Add a gift"), callback_data=LoyaltyCb(action=LoyaltyAction.gadd).pack()
+        ),
+        InlineKeyboardButton(
+            text=_("« Settings"), callback_data=LoyaltyCb(action=LoyaltyAction.settings).pack()
+        ),
     )
     return kb.as_markup()
 
@@ -518,14 +536,16 @@ def _gift_task_keyboard(p: dict[str, Any]) -> InlineKeyboardMarkup:
     rid = int(p["request_id"])
     kb.row(
         InlineKeyboardButton(
-            text=_("✅ Handed over"), callback_data=LoyaltyCb(action="ghand", id=rid).pack()
+            text=_("✅ Handed over"), callback_data=LoyaltyCb(action=LoyaltyAction.ghand, id=rid).pack()
         ),
-        InlineKeyboardButton(text=_("✖️ Cancel"), callback_data=LoyaltyCb(action="gcancel", id=rid).pack()),
+        InlineKeyboardButton(
+            text=_("✖️ Cancel"), callback_data=LoyaltyCb(action=LoyaltyAction.gcancel, id=rid).pack()
+        ),
     )
     kb.row(
         InlineKeyboardButton(
             text=_("👤 Open the card"),
-            callback_data=ClientCb(action="open", client_id=int(p["client_id"])).pack(),
+            callback_data=ClientCb(action=CardAction.open, client_id=int(p["client_id"])).pack(),
         )
     )
     return kb.as_markup()
@@ -589,3 +609,8 @@ NOTICES: dict[str, Notice] = {
     "loyalty_reversal": _reversal,
     "loyalty_gift_closed": _gift_closed,
 }
+
+
+def gift_task_reminder(gift: str, client: str) -> str:
+    """The owner manager's reminder to hand a requested gift over (stored plain text, shown escaped)."""
+    return _("🎁 Hand over the gift “{gift}” to {client}").format(gift=gift, client=client)
