@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench import dbsetup  # noqa: E402
 from bench.roundtrip import Series, bare_dispatcher, bot_for, polling  # noqa: E402
 from bench.seed import ADMIN_ID  # noqa: E402
 from bench.workspace import measure  # noqa: E402
@@ -54,9 +55,10 @@ async def customers(app, k: int) -> list[int]:
 async def bench_app(server, db_url: str, n: int, warmup: int) -> dict[str, Series]:
     settings = load_settings(
         _env_file=None, bot_token=server.token, telegram_api_url=server.base_url, database_url=db_url,
-        admin_ids=str(ADMIN_ID),
+        admin_ids=str(ADMIN_ID), **dbsetup.NO_FLOOD_GUARD,
     )  # fmt: skip
     app = create_app(settings)
+    await dbsetup.forget_handled_updates(app.session_factory)
     await app.startup(start_scheduler=False)
     try:
         async with polling(server, app.dp, app.bot):

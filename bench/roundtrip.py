@@ -252,6 +252,7 @@ async def bench_app(server: FakeTelegram, db_url: str, args: argparse.Namespace,
         telegram_api_url=server.base_url,
         database_url=db_url,
         admin_ids=str(ADMIN_ID),
+        **dbsetup.NO_FLOOD_GUARD,
     )
     app = create_app(settings)
     await app.startup(start_scheduler=False)

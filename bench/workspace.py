@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, select  # noqa: E402
 
+from bench import dbsetup  # noqa: E402
 from bench.roundtrip import Series, bare_dispatcher, bot_for, polling, timed  # noqa: E402
 from bench.seed import ADMIN_ID, BENCH_MANAGER_BASE  # noqa: E402
 from bot.app import create_app  # noqa: E402
@@ -94,9 +95,10 @@ async def measure(label: str, n: int, warmup: int, action, statements: Statement
 async def bench_app(server: FakeTelegram, db_url: str, n: int, warmup: int) -> dict[str, Case]:
     settings = load_settings(
         _env_file=None, bot_token=server.token, telegram_api_url=server.base_url, database_url=db_url,
-        admin_ids=str(ADMIN_ID),
+        admin_ids=str(ADMIN_ID), **dbsetup.NO_FLOOD_GUARD,
     )  # fmt: skip
     app = create_app(settings)
+    await dbsetup.forget_handled_updates(app.session_factory)
     await app.startup(start_scheduler=False)
     manager = server.user(BENCH_MANAGER_BASE + 1, "Manager 1", language_code="ru", started=True)
     admin = server.user(ADMIN_ID, "Admin", language_code="ru", started=True)
