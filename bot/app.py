@@ -120,6 +120,7 @@ def _storage(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     if settings.redis_url:
+        # Imported only here: the redis client is an optional extra (pip install '.[redis]').
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
         key_builder = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)

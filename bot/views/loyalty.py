@@ -30,6 +30,7 @@ from models.clients import Client
 from models.loyalty import Gift, LedgerEntry
 from services.errors import DomainError
 from services.loyalty import HistoryPage, Program, Quote, Summary, Tier
+from services.timezones import zone_of
 
 # The default tiers are translated; tiers an admin named otherwise are shown as written.
 TIER_NAMES = {"Bronze": __("Bronze"), "Silver": __("Silver"), "Gold": __("Gold")}
@@ -71,9 +72,7 @@ def cash(amount: Decimal, currency: str) -> str:
 
 
 def day(value: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return format_date(value.astimezone(ZoneInfo(tz)).date(), "d MMM y", locale=locale())
+    return format_date(value.astimezone(zone_of(tz)).date(), "d MMM y", locale=locale())
 
 
 def error(e: DomainError) -> str:
