@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,17 +17,7 @@ from services import consent
 from services.surveys.planning import recent_survey
 from services.surveys.rules import DAY_END, DAY_START, LIFETIME, LIMIT
 from services.surveys.triggers import setting
-
-
-def zone_of(*names: str | None) -> ZoneInfo:
-    """The first valid IANA zone among names (the last one is the configured default)."""
-    for name in names:
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+from services.timezones import zone_of
 
 
 def wait_for_daytime(now: datetime, zone: ZoneInfo) -> timedelta | None:
