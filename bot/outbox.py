@@ -8,7 +8,8 @@ person gets the apology instead. Calls that only read (getMe, getFile, getChat..
 through, so a handler can still download a file or ask who the bot is.
 
 Handlers therefore never see the result of a held call (they get a placeholder `True`); none needs
-it. Sending after commit also gives one place for what every reply needs:
+it. A file a handler sends must outlive the handler (send bytes, `BufferedInputFile`, not a temporary
+file it deletes on the way out). Sending after commit also gives one place for what every reply needs:
 
 - a 429 is waited out (retry_after, through the sender's limiter, so proactive sends hold too) and
   the call is retried;
@@ -99,10 +100,14 @@ class Outbox:
         self.pending_state.clear()
 
     async def run_after_commit(self) -> None:
-        """Work that must follow the commit but precede the replies (dialog state kept in Redis)."""
-        for step in self.after_commit:
-            await step()
-        self.after_commit.clear()
+        """Work that must follow the commit but precede the replies (dialog state kept in Redis). The
+        update is committed by now, so a failure here is logged and the replies still leave."""
+        steps, self.after_commit = self.after_commit, []
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("saving dialog state after the commit failed")
 
     async def flush(self, pacer: ReplyPacer, default_bot: Bot | None = None) -> None:
         held, self.held = self.held, []
