@@ -19,9 +19,9 @@ from services import consent, interactions
 from services import merge as merge_service
 from services import surveys as surveys_service
 from tests.conftest import ADMIN_ID
+from tests.e2e.test_deals import STAGES
+from tests.e2e.test_reminders import add_client, add_manager
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.test_deals_e2e import STAGES
-from tests.test_reminders_e2e import add_client, add_manager
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # the conftest clock: Tuesday 10:00 in Moscow
 ANNA, BORIS = 200, 201

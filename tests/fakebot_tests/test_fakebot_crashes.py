@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from tests.fakebot import FakeTelegram
 from tests.fakebot.process import ForkServer
-from tests.test_fakebot import make_bot
+from tests.fakebot_tests.test_fakebot import make_bot
 
 ALICE, BOB = 1001, 1002
 
@@ -215,7 +215,7 @@ async def test_a_hook_that_never_fires_says_so(
 
 @pytest.fixture(scope="module")
 def forks() -> Iterator[ForkServer]:
-    server = ForkServer(["json"], root=Path(__file__).resolve().parent.parent)
+    server = ForkServer(["json"], root=Path(__file__).resolve().parents[2])
     server.start()
     yield server
     server.close()

@@ -13,9 +13,9 @@ from bot.callbacks import LanguageCb, TeamAction, TeamCb
 from bot.middlewares import ROLE_LEVEL
 from bot.webhook import start_webhook
 from tests.conftest import app_settings, running_app
-from tests.db import redis_url, unavailable
+from tests.support.db import redis_url, unavailable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

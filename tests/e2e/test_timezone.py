@@ -13,7 +13,7 @@ from scheduler.recurring import plan_admin_digests
 from services.errors import DomainError
 from services.timeparse import zone_from_text
 from tests.conftest import ADMIN_ID
-from tests.test_reminders_e2e import add_manager, reminders_of
+from tests.e2e.test_reminders import add_manager, reminders_of
 
 
 async def zone_of(app, uid: int) -> str | None:

@@ -20,7 +20,7 @@ from bot.db import create_engine
 from bot.migrate import ROOT, alembic_config, upgrade
 from models import Base
 from models.users import User
-from tests.db import postgres_url, unavailable
+from tests.support.db import postgres_url, unavailable
 
 INSTANCES = 6
 INSTANCE = """

@@ -30,7 +30,7 @@ from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser, KillHook, Replies
 from tests.fakebot.process import BotProcess, ColdStarter, ForkServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # What `python main.py run` imports before it polls; forked children start with these loaded.
 PRELOAD = ["bot.app", "bot.migrate", "bot.webhook", "alembic.command", "aiogram.fsm.storage.redis"]
 START_TIMEOUT = 20.0

@@ -28,8 +28,8 @@ from services import deals as deals_service
 from services import merge as merge_service
 from services import reminders as reminders_service
 from services.search import duplicate_key
-from tests.db import postgres_url, unavailable
-from tests.test_clients_e2e import ANNA, cb, manager
+from tests.e2e.test_clients import ANNA, cb, manager
+from tests.support.db import postgres_url, unavailable
 
 STATEMENTS = 4  # dialog state, the sender, the work, the handled update
 

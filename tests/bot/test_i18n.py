@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, compile_catalogs, create_i18n
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def catalog(lang: str):

@@ -35,9 +35,9 @@ from services import customers, search
 from services import deals as deals_service
 from services.deals import Draft
 from tests.conftest import ADMIN_ID
-from tests.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.fakebot.process import ColdStarter, ForkServer
+from tests.support.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from models.clients import Client, ClientPhone
 from models.deals import Deal
 from models.reminders import Reminder
 from models.users import User
+from tests.e2e.test_people import invite_link
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.test_e2e_people import invite_link
 
 ANNA, BORIS = 200, 201
 

@@ -12,7 +12,7 @@ from models.deals import Deal
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder
 from tests.conftest import ADMIN_ID
-from tests.test_reminders_e2e import add_client, add_manager, reminders_of, reminders_sent
+from tests.e2e.test_reminders import add_client, add_manager, reminders_of, reminders_sent
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # the conftest clock: 10:00 in Moscow
 

@@ -18,7 +18,7 @@ from models.reminders import Reminder
 from models.updates import ProcessedUpdate
 from models.users import User
 from tests.conftest import app_settings, running_app
-from tests.test_reminders_e2e import add_manager
+from tests.e2e.test_reminders import add_manager
 
 CONFIRMED = "I'll remind you on"
 
