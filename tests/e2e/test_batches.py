@@ -25,14 +25,14 @@ from models.loyalty import LedgerEntry, Purchase
 from models.reminders import Reminder, ReminderStatus
 from models.users import User
 from services import deals as deals_service
-from services import search
 from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings
 from tests.fakebot import FakeTelegram, FakeUser, Replies
+from tests.support.people import client_record, linked_customer
+from tests.support.workspace import STAGES
 
 APOLOGY = "Извините, у нас что-то пошло не так"
-STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 IVAN = 500
 
 
@@ -82,16 +82,6 @@ async def count(app: App, model: Any, *where: Any) -> int:
         return await s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-async def add_client(app: App, name: str, **fields: Any) -> int:
-    async with app.session_factory() as s, s.begin():
-        now = app.clock.now()
-        client = Client(name=name, owner_id=ADMIN_ID, created_at=now, updated_at=now, **fields)
-        s.add(client)
-        await s.flush()
-        await search.rebuild_terms(s, client, [])
-        return client.id
-
-
 NOT_MODIFIED = "message is not modified"
 
 
@@ -133,7 +123,7 @@ async def test_two_messages_of_one_dialog_in_one_batch_are_two_steps_in_order(ap
 
 async def test_a_double_tapped_purchase_confirm_credits_once(app, tg, admin):
     await admin.send("/start")
-    client_id = await add_client(app, "Иван Петров")
+    client_id = await client_record(app, ADMIN_ID, "Иван Петров")
     points = ClientCb(action="loyalty", client_id=client_id, version=1).pack()
     await admin.press_data(points, message=admin.last)
     await admin.press("🛒 Покупка")
@@ -150,7 +140,7 @@ async def test_a_double_tapped_purchase_confirm_credits_once(app, tg, admin):
 
 async def test_a_double_tapped_deal_stage_moves_once(app, tg, admin):
     await admin.send("/start")
-    client_id = await add_client(app, "Иван Петров")
+    client_id = await client_record(app, ADMIN_ID, "Иван Петров")
     async with app.session_factory() as s, s.begin():
         user = await s.get_one(User, ADMIN_ID)
         draft = Draft(title="Поставка", stage="new")
@@ -186,9 +176,7 @@ async def test_a_double_tapped_reminder_done_closes_it_once(app, tg, admin, cloc
 
 async def test_a_double_tapped_consent_switch_records_once(app, tg, admin):
     await admin.send("/start")
-    client_id = await add_client(app, "Иван Петров", telegram_id=IVAN)
-    ivan = tg.user(IVAN, "Иван", language_code="ru")
-    await ivan.send("/start")
+    client_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Иван Петров", first_name="Иван")
     await ivan.send("/consent")
     first, second = await tg.send_batch(
         ivan.press("⬜ Предложения и новости"), ivan.press("⬜ Предложения и новости")

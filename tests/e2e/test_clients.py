@@ -10,23 +10,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from bot.callbacks import CardAction, ClientCb
 from models.clients import Client, ClientPhone
 from models.deals import Deal
 from models.reminders import Reminder
 from models.users import User
-from tests.e2e.test_people import invite_link
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.support.people import manager_via_invite
+from tests.support.workspace import card_cb
 
 ANNA, BORIS = 200, 201
-
-
-async def manager(app, tg: FakeTelegram, admin: FakeUser, uid: int, name: str, lang: str = "ru") -> FakeUser:
-    payload = await invite_link(admin)
-    person = tg.user(uid, name, language_code=lang)
-    await person.send(f"/start {payload}")
-    await app.queue.drain()
-    return person
 
 
 async def client_named(app, name: str) -> Client | None:
@@ -39,16 +30,11 @@ async def count_clients(app) -> int:
         return await s.scalar(select(func.count()).select_from(Client))
 
 
-def cb(action: str, client_id: int, version: int = 1, page: int = 0, arg: int = 0) -> str:
-    data = ClientCb(action=CardAction(action), client_id=client_id, version=version, page=page, arg=arg)
-    return data.pack()
-
-
 # --- adding ---
 
 
 async def test_add_dialog_step_by_step(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     first = await anna.send("/add")
     assert "Новый клиент" in first.last.text and "шаг 1 из 5" in first.last.text
     assert first.last.labels == ["✖️ Отмена"]  # the name can't be skipped
@@ -79,7 +65,7 @@ async def test_add_dialog_step_by_step(app, tg, admin):
 
 
 async def test_add_dialog_repeats_a_step_on_bad_input_and_cancels_cleanly(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     await anna.send("/add")
     for bad in (anna.send_sticker(), anna.send_photo(), anna.upload("a.txt", b"hi", "text/plain")):
         replies = await bad
@@ -111,7 +97,7 @@ async def test_add_dialog_repeats_a_step_on_bad_input_and_cancels_cleanly(app, t
 
 
 async def test_add_in_one_line(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     card = (await anna.send("/add Иван Петров +7 999 123-45-67 ivan@example.ru ООО Ромашка")).last
     assert "👤 Иван Петров" in card.text
     assert "📞 +7 999 123-45-67" in card.text and "✉️ ivan@example.ru" in card.text
@@ -123,8 +109,8 @@ async def test_add_in_one_line(app, tg, admin):
 
 
 async def test_a_known_phone_email_or_telegram_id_is_never_added_twice(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     await anna.send("/add Иван Петров +7 999 123-45-67 ivan@example.ru")
     # Anna again: her existing card
     mine = (await anna.send("/add Ваня 89991234567")).last
@@ -152,7 +138,7 @@ async def test_a_known_phone_email_or_telegram_id_is_never_added_twice(app, tg, 
 
 
 async def test_a_shared_telegram_contact_becomes_a_client(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     card = (
         await anna.share_contact(phone="+7 916 111-22-33", first_name="Мария", last_name="Кюри", user_id=555)
     ).last
@@ -206,8 +192,8 @@ END:VCARD
 
 
 async def test_a_vcf_file_reports_added_known_and_rejected(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     await boris.send("/add Иван Петров +7 999 123-45-67")
     report = (await anna.upload("contacts.vcf", VCF.encode(), "text/vcard")).last.text
     assert "Файл контактов: контактов — 5" in report
@@ -232,7 +218,7 @@ async def test_a_vcf_file_reports_added_known_and_rejected(app, tg, admin):
 
 
 async def test_vcf_limits_and_unreadable_files(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     big = (await anna.upload("big.vcf", b"BEGIN:VCARD\n" + b"X" * 1_000_001, "text/vcard")).last.text
     assert "Файл слишком большой: не больше 1000 КБ" in big
     many = "".join(f"BEGIN:VCARD\nVERSION:3.0\nFN:N{i}\nEND:VCARD\n" for i in range(501))
@@ -258,8 +244,8 @@ async def test_vcf_limits_and_unreadable_files(app, tg, admin):
 
 
 async def test_find_by_name_phone_email_company_and_tag_with_pages(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     for i in range(10):
         await anna.send(f"/add Иванов{i} +7 916 000-00-{i:02d}")
     await anna.send("/add Пётр Ёлкин +7 999 123-45-67 petr@example.ru ООО Ромашка")
@@ -296,7 +282,7 @@ async def test_find_by_name_phone_email_company_and_tag_with_pages(app, tg, admi
 
 
 async def test_page_buttons_of_a_long_query_expire_with_the_dialog_data(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     for i in range(9):
         await anna.send(f"/add Sidorov Sidorovich{i} Длиннофамильный")
     short = (await anna.send("/find sidorov")).last  # the query lives in the page button itself
@@ -312,8 +298,8 @@ async def test_page_buttons_of_a_long_query_expire_with_the_dialog_data(app, tg,
 
 
 async def test_inline_mode_offers_my_clients_as_cards(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     await anna.send("/add Иван <Петров> +7 999 123-45-67 ivan@example.ru ООО Ромашка")
     await boris.send("/add Иван Чужой +7 926 123-45-67")
     results = await anna.inline_query("иван")
@@ -337,8 +323,8 @@ async def test_inline_mode_offers_my_clients_as_cards(app, tg, admin):
 
 
 async def test_clients_list_with_filters_and_pages(app, tg, admin, clock):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     for i in range(9):
         await anna.send(f"/add Клиент{i}")
     await boris.send("/add Чужой")
@@ -389,7 +375,7 @@ async def test_clients_list_with_filters_and_pages(app, tg, admin, clock):
 
 
 async def test_card_shows_last_contact_in_my_time_zone_next_reminder_and_open_deals(app, tg, admin, clock):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     await anna.send("/add Иван Петров")
     client = await client_named(app, "Иван Петров")
     async with app.session_factory() as s, s.begin():
@@ -426,7 +412,7 @@ async def test_card_shows_last_contact_in_my_time_zone_next_reminder_and_open_de
 
 
 async def test_edit_fields_validate_and_repeat_the_step(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     await anna.send("/add Иван +7 999 123-45-67")
 
     async def edit(field: str) -> None:
@@ -484,7 +470,7 @@ async def test_edit_fields_validate_and_repeat_the_step(app, tg, admin):
 
 
 async def test_note_appends_with_a_date_and_keeps_the_limit(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     await anna.send("/add Иван")
     await anna.press("🗒 Заметка")
     assert "осталось символов: 4000" in anna.last.text
@@ -501,7 +487,7 @@ async def test_note_appends_with_a_date_and_keeps_the_limit(app, tg, admin):
 
 
 async def test_a_button_on_an_outdated_card_says_so_and_shows_it_again(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     old_card = (await anna.send("/add Иван")).last
     old_note = old_card.button("🗒 Заметка")["callback_data"]
     await anna.press("✏️ Изменить", message=old_card)
@@ -511,7 +497,7 @@ async def test_a_button_on_an_outdated_card_says_so_and_shows_it_again(app, tg, 
     stale = await anna.press_data(old_note, message=old_card)
     assert stale.callback_answer.text == "Карточка тем временем изменилась. Вот она сейчас."
     assert "Статус: активен" in old_card.text  # shown again as it is now
-    stale_status = await anna.press_data(cb("status", (await client_named(app, "Иван")).id, 1, arg=3))
+    stale_status = await anna.press_data(card_cb("status", (await client_named(app, "Иван")).id, 1, arg=3))
     assert "изменилась" in stale_status.callback_answer.text
     # an edit dialog started on one version, the card changed meanwhile: nothing saved
     await anna.press("✏️ Изменить", message=second)
@@ -525,31 +511,32 @@ async def test_a_button_on_an_outdated_card_says_so_and_shows_it_again(app, tg, 
 
 
 async def test_other_managers_clients_are_not_found_and_customers_are_not_allowed(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     await anna.send("/add Иван Секретный +7 999 123-45-67")
     client = await client_named(app, "Иван Секретный")
     await boris.send("/start")
     for action in ("open", "edit", "note", "status", "merge", "mergeok", "delphone", "addphone"):
-        replies = await boris.press_data(cb(action, client.id, 1, arg=1), message=boris.last)
+        replies = await boris.press_data(card_cb(action, client.id, 1, arg=1), message=boris.last)
         assert replies.callback_answer.text.startswith("Не найдено"), action
         assert "Секретный" not in " ".join(t or "" for t in replies.texts)
-    owner = await boris.press_data(cb("owner", client.id, 1, arg=BORIS), message=boris.last)
+    owner = await boris.press_data(card_cb("owner", client.id, 1, arg=BORIS), message=boris.last)
     assert owner.callback_answer.text.startswith("⛔ Нет доступа")
     eve = tg.user(300, "Eve", language_code="en")
     await eve.send("/start")
     for command in ("/add Иван", "/find иван", "/clients"):
         assert "Not allowed" in (await eve.send(command)).last.text
     assert (
-        "Not allowed" in (await eve.press_data(cb("open", client.id), message=eve.last)).callback_answer.text
+        "Not allowed"
+        in (await eve.press_data(card_cb("open", client.id), message=eve.last)).callback_answer.text
     )
     unchanged = await client_named(app, "Иван Секретный")
     assert unchanged.owner_id == ANNA and unchanged.version == 1
 
 
 async def test_admin_hands_a_client_to_another_manager_and_both_are_told(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
-    boris = await manager(app, tg, admin, BORIS, "Boris")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
+    boris = await manager_via_invite(app, tg, admin, BORIS, "Boris")
     await anna.send("/add Иван Петров")
     await admin.send("/find иван")
     assert "👔 Ответственный" in admin.last.labels
@@ -571,7 +558,7 @@ async def test_admin_hands_a_client_to_another_manager_and_both_are_told(app, tg
 
 
 async def test_likely_duplicates_are_flagged_and_merged_after_confirmation(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     await anna.send("/add Пётр Иванов +7 999 123-45-67 ООО Ромашка")
     second = (await anna.send("/add петр иванов +7 916 111-22-33 petr@example.ru ооо ромашка")).last
     assert "⚠️ Похоже на дубликат: Пётр Иванов (ООО Ромашка)" in second.text
@@ -597,11 +584,11 @@ async def test_likely_duplicates_are_flagged_and_merged_after_confirmation(app, 
 
 async def test_odd_input_gets_clear_answers(app, tg, admin):
     """Huge ids, names made of markup, queries of punctuation: valid HTML, fitting buttons, clear replies."""
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     card = (await anna.send("/add " + "<&>" * 60)).last
     assert "👤 " + "<&>" * 60 in card.text
     assert "ничего не найдено" in (await anna.send("/find &&& ???")).last.text
     big_id = 2**62
-    replies = await anna.press_data(cb("mergeok", big_id, 2**31 - 1, arg=big_id), message=anna.last)
+    replies = await anna.press_data(card_cb("mergeok", big_id, 2**31 - 1, arg=big_id), message=anna.last)
     assert replies.callback_answer.text.startswith("Не найдено")
     assert "Слишком длинно" in (await anna.send("/find " + "я" * 201)).last.text

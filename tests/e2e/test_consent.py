@@ -16,7 +16,7 @@ from models.jobs import Job
 from models.users import Role, User
 from services import consent, notify
 from services.consent import CONSENT_TEXT_VERSION
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.support.people import linked_customer, manager
 
 ANNA, BORIS = 200, 201
 IVAN, EVE = 500, 502
@@ -26,29 +26,6 @@ MARKETING_OFF, MARKETING_ON = "⬜ Предложения и новости", "�
 @notice("test_offer")
 def _test_offer(p: dict[str, Any]) -> Rendered:
     return f"🎉 Offer: {p['text']}", None
-
-
-async def add_manager(app, tg: FakeTelegram, uid: int, name: str) -> FakeUser:
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=uid, first_name=name, role=Role.manager, tg_language="ru"))
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    return person
-
-
-async def linked_customer(
-    app, tg: FakeTelegram, uid: int, name: str, owner_id: int = ANNA
-) -> tuple[FakeUser, int]:
-    """A client of `owner_id` whose Telegram account is `uid` (as linking leaves it)."""
-    async with app.session_factory() as s, s.begin():
-        now = app.clock.now()
-        client = Client(name=name, owner_id=owner_id, telegram_id=uid, created_at=now, updated_at=now)
-        s.add(client)
-        await s.flush()
-        client_id = client.id
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    return person, client_id
 
 
 async def state(app, client_id: int) -> dict[Purpose, bool]:
@@ -80,8 +57,8 @@ async def outcomes(app) -> list[str | None]:
 
 
 async def test_consent_switches_toggle_and_a_double_tap_records_once(app, tg):
-    await add_manager(app, tg, ANNA, "Anna")
-    ivan, client_id = await linked_customer(app, tg, IVAN, "Иван")
+    await manager(app, tg, ANNA, "Anna")
+    client_id, ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван")
     screen = (await ivan.send("/consent")).last
     assert "Какие сообщения вы получаете от нас" in screen.text
     assert "предложения, скидки и новости компании" in screen.text
@@ -106,7 +83,7 @@ async def test_consent_switches_toggle_and_a_double_tap_records_once(app, tg):
         (Purpose.service, False, ConsentSource.button, IVAN, CONSENT_TEXT_VERSION),
     ]
     # a forged or malformed switch
-    eve, eve_client = await linked_customer(app, tg, EVE, "Ева")
+    eve_client, eve = await linked_customer(app, tg, ANNA, EVE, "Ева")
     forged = await eve.press_data(
         ConsentCb(action="set", purpose="marketing", client_id=client_id, value=0).pack()
     )
@@ -118,8 +95,8 @@ async def test_consent_switches_toggle_and_a_double_tap_records_once(app, tg):
 
 
 async def test_stop_withdraws_offers_and_surveys_at_once(app, tg):
-    await add_manager(app, tg, ANNA, "Anna")
-    ivan, client_id = await linked_customer(app, tg, IVAN, "Иван")
+    await manager(app, tg, ANNA, "Anna")
+    client_id, ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван")
     await ivan.send("/consent")
     await ivan.press(MARKETING_OFF)
     await ivan.press("⬜ Опросы")
@@ -140,8 +117,8 @@ async def test_stop_withdraws_offers_and_surveys_at_once(app, tg):
 
 
 async def test_consent_withdrawn_between_scheduling_and_sending(app, tg):
-    await add_manager(app, tg, ANNA, "Anna")
-    ivan, client_id = await linked_customer(app, tg, IVAN, "Иван")
+    await manager(app, tg, ANNA, "Anna")
+    client_id, ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван")
     await queue_offer(app, IVAN, client_id, "never granted")  # planned without consent
     await app.queue.drain()
     async with app.session_factory() as s, s.begin():
@@ -168,9 +145,9 @@ async def test_consent_withdrawn_between_scheduling_and_sending(app, tg):
 
 
 async def test_unsubscribe_under_a_marketing_message_works_in_one_tap(app, tg):
-    await add_manager(app, tg, ANNA, "Anna")
-    ivan, client_id = await linked_customer(app, tg, IVAN, "Иван")
-    eve, _eve_client = await linked_customer(app, tg, EVE, "Ева")
+    await manager(app, tg, ANNA, "Anna")
+    client_id, ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван")
+    _eve_client, eve = await linked_customer(app, tg, ANNA, EVE, "Ева")
     async with app.session_factory() as s, s.begin():
         await consent.set(
             s, client_id, Purpose.marketing, True, ConsentSource.button, IVAN, "2026-12", app.clock.now()
@@ -207,9 +184,9 @@ async def test_unsubscribe_under_a_marketing_message_works_in_one_tap(app, tg):
 
 
 async def test_the_card_shows_consent_history_and_records_on_the_customers_word(app, tg, admin, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    boris = await add_manager(app, tg, BORIS, "Boris")
-    ivan, client_id = await linked_customer(app, tg, IVAN, "Иван <Петров>")
+    anna = await manager(app, tg, ANNA, "Anna")
+    boris = await manager(app, tg, BORIS, "Boris")
+    client_id, ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван <Петров>")
     open_consent = ClientCb(action="consent", client_id=client_id, version=1).pack()
     first = (await anna.press_data(open_consent)).last
     assert "Согласия клиента <b>Иван &lt;Петров&gt;</b>" in first.html
@@ -293,8 +270,8 @@ async def test_set_writes_an_event_only_on_a_change(session, clock):
 
 
 async def test_the_consent_button_of_a_stale_card_says_the_card_changed_and_shows_it_again(app, tg, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    _ivan, client_id = await linked_customer(app, tg, IVAN, "Иван Петров")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id, _ivan = await linked_customer(app, tg, ANNA, IVAN, "Иван Петров")
     card = (await anna.press_data(ClientCb(action=CardAction.open, client_id=client_id).pack())).last
     assert "🔔 Согласия" in card.labels
     async with app.session_factory() as s, s.begin():  # the card changes meanwhile (another device)

@@ -31,13 +31,15 @@ from models.loyalty import LedgerEntry, Purchase
 from models.reminders import Reminder
 from models.surveys import Survey, SurveyStatus, SurveyTrigger
 from models.users import User
-from services import customers, search
+from services import customers
 from services import deals as deals_service
 from services.deals import Draft
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.fakebot.process import ColdStarter, ForkServer
 from tests.support.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
+from tests.support.people import client_record
+from tests.support.workspace import STAGES
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +76,10 @@ async def count(db, model, *where) -> int:
 
 
 IVAN = 500
-STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-async def add_client(db, name: str, **fields) -> int:
-    """A client row of Olga's with its search terms, as the clients service writes it."""
-    async with db() as s, s.begin():
-        client = Client(name=name, owner_id=ADMIN_ID, created_at=now(), updated_at=now(), **fields)
-        s.add(client)
-        await s.flush()
-        await search.rebuild_terms(s, client, [])
-        return client.id
 
 
 async def started(bot: CrashBot, *people: FakeUser) -> None:
@@ -152,7 +143,7 @@ async def test_a_reminder(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -
 
 async def test_a_contact_log(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -> None:
     await started(bot, olga)  # the bot makes Olga an admin at start
-    client_id = await add_client(db, "Иван Петров")
+    client_id = await client_record(db, ADMIN_ID, "Иван Петров")
     card = ClientCb(action="log", client_id=client_id, version=1).pack()
     await bot.step(olga.press_data(card, message=olga.last), "Иван Петров", olga)
     await bot.step(olga.press("📞 Звонок"), "Чем закончилось?", olga)
@@ -169,7 +160,7 @@ async def test_a_contact_log(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser
 
 async def test_a_deal_stage_change(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -> None:
     await started(bot, olga)
-    client_id = await add_client(db, "Иван Петров")
+    client_id = await client_record(db, ADMIN_ID, "Иван Петров")
     async with db() as s, s.begin():
         admin = await s.get_one(User, ADMIN_ID)
         draft = Draft(title="Поставка", stage="new", amount=Decimal(1000))
@@ -190,7 +181,7 @@ async def test_a_deal_stage_change(bot: CrashBot, tg: FakeTelegram, db, olga: Fa
 
 async def test_a_purchase(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -> None:
     await started(bot, olga)
-    client_id = await add_client(db, "Иван Петров")
+    client_id = await client_record(db, ADMIN_ID, "Иван Петров")
     points = ClientCb(action="loyalty", client_id=client_id, version=1).pack()
     await bot.step(olga.press_data(points, message=olga.last), "Баланс баллов", olga)
     await bot.step(olga.press("🛒 Покупка"), "Какая сумма?", olga)
@@ -209,18 +200,18 @@ async def test_a_purchase(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -
 # --- what customers write ---
 
 
-async def linked_customer(bot: CrashBot, db, tg: FakeTelegram) -> tuple[int, FakeUser]:
+async def ivan_linked(bot: CrashBot, db, tg: FakeTelegram) -> tuple[int, FakeUser]:
     """The bot runs; Ivan's Telegram account is linked to Olga's client Ivan (as linking leaves it),
     and he has opened the chat."""
     await started(bot, tg.user(ADMIN_ID, "Olga", language_code="ru"))
-    client_id = await add_client(db, "Иван Петров", telegram_id=IVAN)
+    client_id = await client_record(db, ADMIN_ID, "Иван Петров", telegram_id=IVAN)
     ivan = tg.user(IVAN, "Иван", language_code="ru")
     await bot.step(ivan.send("/start"), None, ivan)
     return client_id, ivan
 
 
 async def test_a_consent_switch(bot: CrashBot, tg: FakeTelegram, db) -> None:
-    client_id, ivan = await linked_customer(bot, db, tg)
+    client_id, ivan = await ivan_linked(bot, db, tg)
     await bot.step(ivan.send("/consent"), "Какие сообщения", ivan)
     switched = "✅ Предложения и новости: включено."
     pending = await crash_and_restart(
@@ -236,7 +227,7 @@ async def test_a_consent_switch(bot: CrashBot, tg: FakeTelegram, db) -> None:
 
 
 async def test_a_survey_answer(bot: CrashBot, tg: FakeTelegram, db) -> None:
-    client_id, ivan = await linked_customer(bot, db, tg)
+    client_id, ivan = await ivan_linked(bot, db, tg)
     async with db() as s, s.begin():
         survey = Survey(
             client_id=client_id, manager_id=None, trigger=SurveyTrigger.contact, ref_id=1,
@@ -262,7 +253,7 @@ async def test_a_survey_answer(bot: CrashBot, tg: FakeTelegram, db) -> None:
 
 async def test_an_invite_claim(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -> None:
     await started(bot, olga)  # the bot makes Olga an admin
-    client_id = await add_client(db, "Иван Петров")
+    client_id = await client_record(db, ADMIN_ID, "Иван Петров")
     async with db() as s, s.begin():
         invite = await customers.create_invite(
             s, await s.get_one(User, ADMIN_ID), await s.get_one(Client, client_id), now()

@@ -20,20 +20,13 @@ from services import customers as customers_service
 from services import leads as leads_service
 from services.errors import DomainError
 from tests.conftest import ADMIN_ID
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.fakebot import FakeUser
+from tests.support.people import manager, staff
 
 ANNA, BORIS = 200, 201
 IVAN, PETR, EVE = 500, 501, 502
 INVITE_RE = re.compile(r"https://t\.me/crm_test_bot\?start=(c_[A-Za-z0-9_-]+)")
 SHARE = "📱 Поделиться номером"
-
-
-async def add_manager(app, tg: FakeTelegram, uid: int, name: str) -> FakeUser:
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=uid, first_name=name, role=Role.manager, tg_language="ru"))
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    return person
 
 
 async def get_client(app, client_id: int) -> Client:
@@ -66,7 +59,7 @@ async def invite_payload(manager: FakeUser, client_name: str) -> str:
 
 
 async def setup_anna_with_client(app, tg) -> tuple[FakeUser, Client]:
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna")
     card = (await anna.send("/add Иван Петров +7 999 123-45-67")).last
     assert card.text.startswith("✅ Клиент добавлен.")
     return anna, await client_named(app, "Иван Петров")
@@ -113,7 +106,7 @@ async def test_a_customer_opens_the_invite_and_is_linked(app, tg, admin):
 
 async def test_the_invite_button_on_a_linked_or_foreign_card_and_a_double_tap(app, tg, admin):
     anna, client = await setup_anna_with_client(app, tg)
-    boris = await add_manager(app, tg, BORIS, "Boris")
+    boris = await manager(app, tg, BORIS, "Boris")
     # Boris forges the invite button of Anna's client: "not found", no invite made
     forged = await boris.press_data(ClientCb(action="invite", client_id=client.id, version=1).pack())
     assert "Не найдено" in forged.callback_answer.text
@@ -169,7 +162,7 @@ async def test_expired_unknown_and_refused_invites(app, tg, admin, clock):
     assert (await get_client(app, client.id)).telegram_id is None
     # a staff member opening a customer invite is refused politely; the invite stays usable
     payload = await invite_payload(anna, "Иван")
-    boris = await add_manager(app, tg, BORIS, "Boris")
+    boris = await manager(app, tg, BORIS, "Boris")
     staff = await boris.send(f"/start {payload}")
     assert "Вы в команде" in staff.last.text
     assert (await get_client(app, client.id)).telegram_id is None
@@ -311,10 +304,7 @@ async def test_sharing_the_own_phone_links_to_the_matching_client(app, tg, admin
 
 async def test_an_unknown_phone_becomes_one_lead_for_the_admins(app, tg, admin):
     await admin.send("/start")
-    second_admin = tg.user(101, "Sergey", language_code="en")
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=101, first_name="Sergey", role=Role.admin, tg_language="en"))
-    await second_admin.send("/start")
+    second_admin = await staff(app, tg, 101, "Sergey", role=Role.admin, lang="en")
     eve = tg.user(
         EVE, "Ева", last_name="<Новая>", username="eve_x", language_code="ru", phone_number="+7 916 555-44-33"
     )
@@ -350,7 +340,7 @@ async def set_active(app, uid: int, active: bool) -> None:
 
 
 async def test_a_lead_while_no_admin_is_active_waits_for_an_admin_to_take_it(app, tg, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna")
     await set_active(app, ADMIN_ID, False)  # the only admin is deactivated: nobody could own a lead
     eve = tg.user(
         EVE, "Ева", last_name="<Новая>", username="eve_x", language_code="ru", phone_number="+7 916 555-44-33"
@@ -371,9 +361,7 @@ async def test_a_lead_while_no_admin_is_active_waits_for_an_admin_to_take_it(app
     assert "Ева &lt;Новая&gt; (@eve_x), +7 916 555-44-33" in listing.html
     assert listing.labels == ["✋ Взять 1"]
     # a second admin has the same list open
-    sergey = tg.user(101, "Sergey", language_code="en")
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=101, first_name="Sergey", role=Role.admin, tg_language="en"))
+    sergey = await staff(app, tg, 101, "Sergey", role=Role.admin, lang="en", start=False)
     other = (await sergey.send("/leads")).last
     taken = await admin.press("✋ Взять 1", message=listing)
     assert "Вы взяли лида Ева <Новая>: теперь это ваш клиент" in taken.callback_answer.text
@@ -414,7 +402,7 @@ async def test_a_phone_of_a_client_linked_to_someone_else_only_tells_the_admins(
 async def test_forget_unlinks_at_once_and_an_admin_marks_it_handled(app, tg, admin, clock):
     await admin.send("/start")
     anna, client = await setup_anna_with_client(app, tg)
-    boris = await add_manager(app, tg, BORIS, "Boris")
+    boris = await manager(app, tg, BORIS, "Boris")
     ivan = tg.user(IVAN, "Иван", language_code="ru")
     await ivan.send(f"/start {await invite_payload(anna, 'Иван')}")
     async with app.session_factory() as s, s.begin():

@@ -14,36 +14,17 @@ from models.clients import Client
 from models.deals import Deal, DealEvent
 from models.jobs import Job
 from models.reminders import Reminder
-from models.users import Role, User
+from models.users import User
 from scheduler.recurring import plan_stale_deal_nudges
 from services import deals as deals_service
-from services import search
 from services.deals import Draft
 from tests.conftest import ADMIN_ID
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.fakebot import FakeUser
+from tests.support.people import client_record, manager
+from tests.support.workspace import STAGES
 
 ANNA, BORIS = 200, 201
-STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 NBSP = "\xa0"
-
-
-async def add_manager(app, tg: FakeTelegram, uid: int, name: str) -> FakeUser:
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=uid, first_name=name, role=Role.manager, tg_language="ru"))
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    return person
-
-
-async def add_client(app, owner_id: int, name: str, company: str | None = None) -> tuple[int, int]:
-    """A client row with its search terms, as the clients service would write it: (id, version)."""
-    async with app.session_factory() as s, s.begin():
-        now = app.clock.now()
-        client = Client(name=name, company=company, owner_id=owner_id, created_at=now, updated_at=now)
-        s.add(client)
-        await s.flush()
-        await search.rebuild_terms(s, client, [])
-        return client.id, client.version
 
 
 async def add_deal(app, owner_id: int, client_id: int, title: str, **draft) -> int:
@@ -72,9 +53,9 @@ async def open_card(person: FakeUser, deal_id: int):
     return await person.press_data(DealCb(action="open", deal_id=deal_id).pack(), message=person.last)
 
 
-async def client_deals(person: FakeUser, client: tuple[int, int]):
+async def client_deals(person: FakeUser, client_id: int, version: int = 1):
     await person.send("/start")
-    data = ClientCb(action="deals", client_id=client[0], version=client[1]).pack()
+    data = ClientCb(action="deals", client_id=client_id, version=version).pack()
     return await person.press_data(data, message=person.last)
 
 
@@ -88,10 +69,10 @@ async def plan_and_send(app) -> None:
 
 
 async def test_a_deal_from_the_client_card_with_bad_input_on_every_step(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров", "ООО Ромашка")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров", company="ООО Ромашка")
 
-    listed = await client_deals(anna, client)
+    listed = await client_deals(anna, client_id)
     assert listed.last.text == "💼 У клиента Иван Петров пока нет сделок."
     assert "➕ Новая сделка" in listed.last.labels and "« Клиент" in listed.last.labels
 
@@ -154,7 +135,7 @@ async def test_a_deal_from_the_client_card_with_bad_input_on_every_step(app, tg)
         assert (deal.amount, deal.currency, deal.stage) == (Decimal("150000.50"), "RUB", "negotiation")
         assert deal.owner_id == ANNA and deal.created_by == ANNA and deal.closed_at is None
         reminder = await s.scalar(select(Reminder))
-        assert (reminder.deal_id, reminder.client_id, reminder.owner_id) == (deal.id, client[0], ANNA)
+        assert (reminder.deal_id, reminder.client_id, reminder.owner_id) == (deal.id, client_id, ANNA)
         assert reminder.due_at == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 10:00 Moscow
         assert await s.scalar(select(func.count()).select_from(Job).where(Job.kind == "reminder")) == 1
     assert await events(app, deal.id) == [("created", None, "Поставка <b>станков</b> & монтаж")]
@@ -162,11 +143,11 @@ async def test_a_deal_from_the_client_card_with_bad_input_on_every_step(app, tg)
 
 
 async def test_newdeal_finds_only_my_clients_and_every_step_can_be_skipped(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    await add_manager(app, tg, BORIS, "Boris")
-    await add_client(app, ANNA, "Иван Петров", "ООО Ромашка")
-    await add_client(app, ANNA, "Пётр Иванов")
-    await add_client(app, BORIS, "Пётр Сидоров")
+    anna = await manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, BORIS, "Boris")
+    await client_record(app, ANNA, "Иван Петров", company="ООО Ромашка")
+    await client_record(app, ANNA, "Пётр Иванов")
+    await client_record(app, BORIS, "Пётр Сидоров")
 
     asked = await anna.send("/newdeal")
     assert "С каким клиентом?" in asked.last.text
@@ -225,9 +206,9 @@ async def anna_clients(app, owner_id: int) -> list[int]:
 
 
 async def test_cancel_and_commands_leave_nothing_half_saved(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    await client_deals(anna, client)
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    await client_deals(anna, client_id)
     await anna.press("➕ Новая сделка")
     await anna.send("Сделка")
     cancelled = await anna.press("Отмена")
@@ -246,9 +227,9 @@ async def test_cancel_and_commands_leave_nothing_half_saved(app, tg):
 
 
 async def test_stage_buttons_lost_with_a_reason_reopen_and_won(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка", amount=Decimal(1000), currency="USD")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка", amount=Decimal(1000), currency="USD")
 
     first_card = (await open_card(anna, deal_id)).last  # the card shown twice: an old one stays above
     card = await open_card(anna, deal_id)
@@ -310,9 +291,9 @@ async def test_stage_buttons_lost_with_a_reason_reopen_and_won(app, tg):
 
 
 async def test_a_lost_reason_for_a_deal_changed_meanwhile_is_refused(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
     card = (await open_card(anna, deal_id)).last
     await anna.press("→ проиграна", message=card)
     await anna.press_data(
@@ -325,9 +306,9 @@ async def test_a_lost_reason_for_a_deal_changed_meanwhile_is_refused(app, tg):
 
 
 async def test_edit_title_amount_and_close_date_and_the_history(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка", expected_close=date(2026, 4, 1))
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка", expected_close=date(2026, 4, 1))
     await open_card(anna, deal_id)
 
     menu = await anna.press("✏️ Изменить")
@@ -369,9 +350,9 @@ async def test_edit_title_amount_and_close_date_and_the_history(app, tg):
 
 
 async def test_history_is_newest_first_and_paged(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
     async with app.session_factory() as s, s.begin():
         user = await s.get(User, ANNA)
         for i in range(12):
@@ -394,15 +375,15 @@ async def test_history_is_newest_first_and_paged(app, tg):
 
 
 async def test_pipeline_mine_and_everyones_with_sums_per_currency(app, tg, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna")
     await admin.send("/start")
-    mine = await add_client(app, ANNA, "Иван Петров")
-    theirs = await add_client(app, ADMIN_ID, "ЗАО Лютик")
-    await add_deal(app, ANNA, mine[0], "A1", amount=Decimal("150000"), currency="RUB")
-    await add_deal(app, ANNA, mine[0], "A2", amount=Decimal("50000.50"), currency="RUB")
-    await add_deal(app, ANNA, mine[0], "A3", amount=Decimal("2000"), currency="USD", stage="proposal")
-    await add_deal(app, ANNA, mine[0], "A4", stage="won", amount=Decimal(10), currency="RUB")
-    await add_deal(app, ADMIN_ID, theirs[0], "B1", amount=Decimal("1000"), currency="RUB")
+    mine = await client_record(app, ANNA, "Иван Петров")
+    theirs = await client_record(app, ADMIN_ID, "ЗАО Лютик")
+    await add_deal(app, ANNA, mine, "A1", amount=Decimal("150000"), currency="RUB")
+    await add_deal(app, ANNA, mine, "A2", amount=Decimal("50000.50"), currency="RUB")
+    await add_deal(app, ANNA, mine, "A3", amount=Decimal("2000"), currency="USD", stage="proposal")
+    await add_deal(app, ANNA, mine, "A4", stage="won", amount=Decimal(10), currency="RUB")
+    await add_deal(app, ADMIN_ID, theirs, "B1", amount=Decimal("1000"), currency="RUB")
 
     overview = (await anna.send("/deals")).last
     lines = overview.text.splitlines()
@@ -431,11 +412,11 @@ async def test_pipeline_mine_and_everyones_with_sums_per_currency(app, tg, admin
 
 
 async def test_stage_list_is_paged_8_at_a_time_and_opens_deals(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
     for i in range(10):
         app.clock.advance(minutes=1)
-        await add_deal(app, ANNA, client[0], f"Сделка {i}", stage="qualification", amount=Decimal(i + 1))
+        await add_deal(app, ANNA, client_id, f"Сделка {i}", stage="qualification", amount=Decimal(i + 1))
     await anna.send("/deals")
     first = await anna.press("квалификация · 10")
     assert first.last.text == "квалификация: мои сделки, 10. Сначала недавно активные."
@@ -454,12 +435,12 @@ async def test_stage_list_is_paged_8_at_a_time_and_opens_deals(app, tg):
 
 
 async def test_client_deals_list_opens_a_deal_and_starts_a_new_one(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    await add_deal(app, ANNA, client[0], "Старая", stage="won")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    await add_deal(app, ANNA, client_id, "Старая", stage="won")
     app.clock.advance(minutes=1)
-    await add_deal(app, ANNA, client[0], "Новая", amount=Decimal(5))
-    listed = await client_deals(anna, client)
+    await add_deal(app, ANNA, client_id, "Новая", amount=Decimal(5))
+    listed = await client_deals(anna, client_id)
     assert listed.last.text == "💼 Сделки клиента Иван Петров: 2. Нажмите на сделку, чтобы открыть её."
     assert listed.last.labels[:2] == ["💼 Новая · 5 ₽ · новый лид", "🏆 Старая · выиграна"]
     card = await anna.press("🏆 Старая · выиграна")
@@ -472,10 +453,10 @@ async def test_client_deals_list_opens_a_deal_and_starts_a_new_one(app, tg):
 
 
 async def test_a_quiet_deal_gets_one_nudge_until_something_happens(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
-    await add_deal(app, ANNA, client[0], "Закрытая", stage="won")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
+    await add_deal(app, ANNA, client_id, "Закрытая", stage="won")
     sent = len(anna.messages)
 
     app.clock.advance(days=6, hours=23)
@@ -512,7 +493,7 @@ async def test_a_quiet_deal_gets_one_nudge_until_something_happens(app, tg):
 
     # a logged contact with the client (touch_client_deals) is activity too
     async with app.session_factory() as s, s.begin():
-        await deals_service.touch_client_deals(s, client[0], app.clock.now())
+        await deals_service.touch_client_deals(s, client_id, app.clock.now())
     app.clock.advance(days=7, minutes=1)
     await plan_and_send(app)
     assert len(anna.messages) == sent + 3
@@ -522,9 +503,9 @@ async def test_a_quiet_deal_gets_one_nudge_until_something_happens(app, tg):
 
 
 async def test_a_nudge_that_falls_at_night_waits_for_the_morning_and_rechecks(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
     sent = len(anna.messages)
     app.clock.advance(days=7, hours=12)  # 22:00 in Moscow
     await app.scheduler.plan()  # what the periodic planner runs
@@ -538,7 +519,7 @@ async def test_a_nudge_that_falls_at_night_waits_for_the_morning_and_rechecks(ap
     assert anna.last.text.startswith("⏳ По сделке Поставка")
 
     # planned at night, but the deal was won before morning: the job checks again and skips
-    other = await add_deal(app, ANNA, client[0], "Вторая")
+    other = await add_deal(app, ANNA, client_id, "Вторая")
     app.clock.advance(days=7, hours=13)  # 22:00 again
     await plan_and_send(app)
     async with app.session_factory() as s, s.begin():
@@ -556,10 +537,10 @@ async def test_a_nudge_that_falls_at_night_waits_for_the_morning_and_rechecks(ap
 
 
 async def test_another_managers_deal_is_not_found_and_nothing_changes(app, tg, admin):
-    await add_manager(app, tg, ANNA, "Anna")
-    boris = await add_manager(app, tg, BORIS, "Boris")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
+    await manager(app, tg, ANNA, "Anna")
+    boris = await manager(app, tg, BORIS, "Boris")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
 
     await boris.send("/start")
     for data in (
@@ -568,8 +549,8 @@ async def test_another_managers_deal_is_not_found_and_nothing_changes(app, tg, a
         DealCb(action="stage", deal_id=deal_id, version=1, arg=5).pack(),
         DealCb(action="history", deal_id=deal_id).pack(),
         DealCb(action="edit", deal_id=deal_id, version=1, arg=1).pack(),
-        ClientCb(action="deals", client_id=client[0], version=client[1]).pack(),
-        ClientCb(action="newdeal", client_id=client[0], version=client[1]).pack(),
+        ClientCb(action="deals", client_id=client_id, version=1).pack(),
+        ClientCb(action="newdeal", client_id=client_id, version=1).pack(),
         DealCb(action="open", deal_id=999999).pack(),
     ):
         refused = await boris.press_data(data, message=boris.last)
@@ -599,9 +580,9 @@ async def test_another_managers_deal_is_not_found_and_nothing_changes(app, tg, a
 
 
 async def test_stale_pipeline_and_dialog_buttons_and_garbage(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client = await add_client(app, ANNA, "Иван Петров")
-    deal_id = await add_deal(app, ANNA, client[0], "Поставка")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван Петров")
+    deal_id = await add_deal(app, ANNA, client_id, "Поставка")
     await anna.send("/start")
     bad_stage = await anna.press_data(DealCb(action="stage", deal_id=deal_id, version=1, arg=99).pack())
     assert bad_stage.callback_answer.text == "Такого этапа нет."

@@ -12,7 +12,8 @@ from models.deals import Deal
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.reminders import Reminder
 from tests.conftest import ADMIN_ID
-from tests.e2e.test_reminders import add_client, add_manager, reminders_of, reminders_sent
+from tests.support.people import client_record, manager
+from tests.support.workspace import reminders_of, reminders_sent
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # the conftest clock: 10:00 in Moscow
 
@@ -37,8 +38,8 @@ async def client_row(app, client_id: int) -> Client:
 
 
 async def test_log_from_the_card_with_a_voice_note_and_a_next_step(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
-    cid = await add_client(app, 201, "Tom <Hanks>")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    cid = await client_record(app, 201, "Tom <Hanks>")
     async with app.session_factory() as s, s.begin():
         s.add(
             Deal(
@@ -107,11 +108,11 @@ async def test_log_from_the_card_with_a_voice_note_and_a_next_step(app, tg, cloc
 
 
 async def test_log_command_search_text_note_and_skip(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
-    await add_manager(app, tg, 202, "Boris")
-    tom = await add_client(app, 201, "Tom Sawyer", company="Raft & Co")
-    await add_client(app, 201, "Huck Finn")
-    await add_client(app, 202, "Tom Thumb")  # Boris's: Anna never sees it
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    await manager(app, tg, 202, "Boris", lang="en", language="en")
+    tom = await client_record(app, 201, "Tom Sawyer", company="Raft & Co")
+    await client_record(app, 201, "Huck Finn")
+    await client_record(app, 202, "Tom Thumb")  # Boris's: Anna never sees it
 
     assert "Whom did you contact?" in (await anna.send("/log")).last.text
     assert "No clients found" in (await anna.send("Becky")).last.text
@@ -143,8 +144,8 @@ async def test_log_command_search_text_note_and_skip(app, tg, clock):
 
 
 async def test_next_step_time_then_text(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
-    cid = await add_client(app, 201, "Ivan")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    cid = await client_record(app, 201, "Ivan")
     await open_log(anna, cid)
     await anna.press("💬 Message")
     await anna.press("📵 No answer")
@@ -159,10 +160,10 @@ async def test_next_step_time_then_text(app, tg):
 
 
 async def test_buttons_twice_cancel_and_forged_callbacks(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
-    boris = await add_manager(app, tg, 202, "Boris")
-    mine = await add_client(app, 201, "Mine")
-    theirs = await add_client(app, 202, "Theirs")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    boris = await manager(app, tg, 202, "Boris", lang="en", language="en")
+    mine = await client_record(app, 201, "Mine")
+    theirs = await client_record(app, 202, "Theirs")
 
     kinds = (await open_log(anna, mine)).last
     await anna.press("📞 Call", message=kinds)
@@ -204,8 +205,8 @@ async def test_buttons_twice_cancel_and_forged_callbacks(app, tg):
 
 
 async def test_history_is_newest_first_and_paged(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
-    cid = await add_client(app, 201, "Paged")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    cid = await client_record(app, 201, "Paged")
     async with app.session_factory() as s, s.begin():
         for i in range(7):
             s.add(
@@ -230,15 +231,15 @@ async def test_history_is_newest_first_and_paged(app, tg):
         ClientCb(action="history", client_id=cid, page=9).pack(), message=older.last
     )
     assert stale.callback_answer is not None and "note 0 <x>" in older.last.text
-    empty = await add_client(app, 201, "Nobody")
+    empty = await client_record(app, 201, "Nobody")
     none = await anna.press_data(ClientCb(action="history", client_id=empty).pack(), message=anna.last)
     assert "No contacts logged yet" in none.last.text
 
 
 async def test_the_reminder_from_the_log_is_the_client_owners(app, tg):
     """An admin logging a manager's client: the next step goes to the client's owner."""
-    await add_manager(app, tg, 201, "Anna")
-    cid = await add_client(app, 201, "Anna's client")
+    await manager(app, tg, 201, "Anna", lang="en", language="en")
+    cid = await client_record(app, 201, "Anna's client")
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
     await open_log(admin, cid)

@@ -16,46 +16,16 @@ from models.consent import ClientConsent, Purpose
 from models.jobs import Job
 from models.loyalty import GiftRequest, LedgerEntry, LoyaltyAccount, Purchase, Referral
 from models.reminders import Reminder, ReminderStatus
-from models.users import Role, User
+from models.users import User
 from scheduler.recurring import plan_loyalty_daily
-from services import loyalty, search
+from services import loyalty
 from tests.conftest import ADMIN_ID
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.fakebot import FakeUser
+from tests.support.people import client_record, link_customer, manager
 
 ANNA, BORIS = 200, 201
 IVAN, PETR = 300, 301
 NBSP = "\xa0"
-
-
-async def add_manager(app, tg: FakeTelegram, uid: int, name: str) -> FakeUser:
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=uid, first_name=name, role=Role.manager, tg_language="ru"))
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    return person
-
-
-async def add_client(app, owner_id: int, name: str, **fields) -> int:
-    async with app.session_factory() as s, s.begin():
-        now = app.clock.now()
-        client = Client(name=name, owner_id=owner_id, created_at=now, updated_at=now, **fields)
-        s.add(client)
-        await s.flush()
-        await search.rebuild_terms(s, client, [])
-        return client.id
-
-
-async def link(app, tg: FakeTelegram, uid: int, client_id: int, name: str = "Иван") -> FakeUser:
-    """The customer opens the bot and their account is linked to the client record (what the
-    customers' linking does), which calls loyalty.on_linked."""
-    person = tg.user(uid, name, language_code="ru")
-    await person.send("/start")
-    async with app.session_factory() as s, s.begin():
-        client = await s.get(Client, client_id)
-        client.telegram_id = uid
-        await s.flush()
-        await loyalty.on_linked(s, client, await s.get(User, uid), app.clock.now())
-    return person
 
 
 async def version(app, client_id: int) -> int:
@@ -100,9 +70,9 @@ async def buy(person: FakeUser, app, client_id: int, amount: str, points: str = 
 
 
 async def test_a_purchase_with_bad_input_on_every_step_and_a_double_tap(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван <Петров>")
-    ivan = await link(app, tg, IVAN, client_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван <Петров>")
+    ivan = await link_customer(app, tg, IVAN, client_id)
     await app.queue.drain()
     assert ivan.last.text == "🎁 Добро пожаловать в бонусную программу! Начислено баллов: +100. Баланс: 100."
 
@@ -156,9 +126,9 @@ async def test_a_purchase_with_bad_input_on_every_step_and_a_double_tap(app, tg)
 
 
 async def test_tier_discount_is_shown_and_a_new_tier_is_announced(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, client_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)
     confirm = await buy(anna, app, client_id, "30 000")
     assert "Скидка (Бронза, 0%)" in confirm.text and f"Начислено баллов: +1{NBSP}500" in confirm.text
     await anna.press("✅ Подтвердить", message=confirm)
@@ -175,9 +145,9 @@ async def test_tier_discount_is_shown_and_a_new_tier_is_announced(app, tg):
 
 
 async def test_a_tier_changed_between_the_quote_and_the_tap_shows_the_figures_again(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван")
-    await link(app, tg, IVAN, client_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    await link_customer(app, tg, IVAN, client_id)
     confirm = await buy(anna, app, client_id, "1000")
     assert "Скидка (Бронза, 0%)" in confirm.text and "Начислено баллов: +50" in confirm.text
     # meanwhile another purchase (another manager's dialog) takes the client to Silver
@@ -202,11 +172,11 @@ async def test_a_tier_changed_between_the_quote_and_the_tap_shows_the_figures_ag
 
 
 async def test_service_messages_need_service_consent_and_a_blocked_customer_changes_nothing(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    first = await add_client(app, ANNA, "Иван")
-    second = await add_client(app, ANNA, "Пётр")
-    ivan = await link(app, tg, IVAN, first)
-    petr = await link(app, tg, PETR, second, "Пётр")
+    anna = await manager(app, tg, ANNA, "Anna")
+    first = await client_record(app, ANNA, "Иван")
+    second = await client_record(app, ANNA, "Пётр")
+    ivan = await link_customer(app, tg, IVAN, first)
+    petr = await link_customer(app, tg, PETR, second, "Пётр")
     await app.queue.drain()
     async with app.session_factory() as s, s.begin():  # Ivan turned service messages off (consent)
         s.add(
@@ -225,8 +195,8 @@ async def test_service_messages_need_service_consent_and_a_blocked_customer_chan
 
 
 async def test_an_unlinked_client_gets_points_without_messages(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван")
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
     card = (await open_points(anna, app, client_id)).last
     assert "Клиента ещё нет в боте" in card.text
     confirm = await buy(anna, app, client_id, "1000")
@@ -247,9 +217,9 @@ async def test_balance_for_a_linked_customer_and_not_linked_answer(app, tg):
         assert "ещё не привязан" in reply.text
         assert reply.reply_keyboard == [["📱 Поделиться номером"]]
 
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван", timezone="Asia/Vladivostok")
-    ivan = await link(app, tg, IVAN, client_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван", timezone="Asia/Vladivostok")
+    ivan = await link_customer(app, tg, IVAN, client_id)
     async with app.session_factory() as s, s.begin():
         await loyalty.set_setting(s, await s.get(User, ADMIN_ID), "expiry_days", "20", app.clock.now())
     confirm = await buy(anna, app, client_id, "12 000")
@@ -266,9 +236,9 @@ async def test_balance_for_a_linked_customer_and_not_linked_answer(app, tg):
 
 
 async def test_referral_link_rewards_both_sides_once(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    referrer_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, referrer_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    referrer_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, referrer_id)
     reply = (await ivan.send("/referral")).last
     assert "🤝 Ваша личная ссылка:\nhttps://t.me/crm_test_bot?start=r_" in reply.text
     assert reply.labels == ["📤 Поделиться ссылкой"]
@@ -276,7 +246,7 @@ async def test_referral_link_rewards_both_sides_once(app, tg):
     assert len(code) == 8
     assert code in (await ivan.send("/referral")).last.text  # the same link every time
 
-    newcomer_id = await add_client(app, ANNA, "Пётр")
+    newcomer_id = await client_record(app, ANNA, "Пётр")
     petr = tg.user(PETR, "Пётр", language_code="ru")
     await petr.send(f"/start r_{code}")  # the link: /start dispatches it to loyalty.remember_referral
     async with app.session_factory() as s, s.begin():
@@ -289,7 +259,7 @@ async def test_referral_link_rewards_both_sides_once(app, tg):
         assert await loyalty.remember_referral(s, user, code, app.clock.now()) is True
         # his own link does nothing for the referrer
         assert await loyalty.remember_referral(s, await s.get(User, IVAN), code, app.clock.now()) is True
-    await link(app, tg, PETR, newcomer_id, "Пётр")
+    await link_customer(app, tg, PETR, newcomer_id, "Пётр")
     for amount in ("1000", "1000"):  # the second purchase is not a first one
         confirm = await buy(anna, app, newcomer_id, amount)
         done = await anna.press("✅ Подтвердить", message=confirm)
@@ -303,10 +273,10 @@ async def test_referral_link_rewards_both_sides_once(app, tg):
 
 
 async def test_birthday_bonus_once_a_year_on_the_day_in_the_clients_time_zone(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna")
     clock.set(datetime(2026, 3, 9, 20, 0, tzinfo=UTC))  # 23:00 on 9 March in Moscow
-    client_id = await add_client(app, ANNA, "Иван", birthday=date(1990, 3, 10))
-    ivan = await link(app, tg, IVAN, client_id)
+    client_id = await client_record(app, ANNA, "Иван", birthday=date(1990, 3, 10))
+    ivan = await link_customer(app, tg, IVAN, client_id)
 
     async def plan_and_run() -> None:
         async with app.session_factory() as s, s.begin():
@@ -333,7 +303,7 @@ async def test_birthday_bonus_once_a_year_on_the_day_in_the_clients_time_zone(ap
 
 
 async def test_gift_catalog_request_handed_over_once_and_cancelled_once(app, tg, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna")
     await admin.send("/loyalty")
     await admin.press("🎁 Каталог подарков")
     assert "Подарков пока нет" in admin.last.text
@@ -347,8 +317,8 @@ async def test_gift_catalog_request_handed_over_once_and_cancelled_once(app, tg,
     listed = (await admin.press("👁 Секретный — 10")).last
     assert "🙈 Секретный — 10 (скрыт)" in listed.text
 
-    client_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, client_id)
+    client_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)
     async with app.session_factory() as s, s.begin():
         await loyalty.reverse(
             s, await s.get(User, ADMIN_ID), client_id, "t1", 500, "подарок", app.clock.now()
@@ -379,7 +349,7 @@ async def test_gift_catalog_request_handed_over_once_and_cancelled_once(app, tg,
     hand = task.button("✅ Вручён")["callback_data"]
     # a customer can't press it, and nor can another manager
     assert "Нет доступа" in (await ivan.press_data(hand)).callback_answer.text
-    boris = await add_manager(app, tg, BORIS, "Boris")
+    boris = await manager(app, tg, BORIS, "Boris")
     assert "Не найдено" in (await boris.press_data(hand)).callback_answer.text
     handed = await anna.press("✅ Вручён", message=task)
     assert handed.callback_answer.text == "✅ Вручён: «Кружка <белая>». Баллы списаны."
@@ -424,16 +394,13 @@ async def test_gift_catalog_request_handed_over_once_and_cancelled_once(app, tg,
 
 
 async def test_the_gift_reminder_is_written_in_the_owner_managers_language(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")  # Russian
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=BORIS, first_name="Boris", role=Role.manager, tg_language="en"))
-    boris = tg.user(BORIS, "Boris", language_code="en")
-    await boris.send("/start")
+    anna = await manager(app, tg, ANNA, "Anna")  # Russian
+    boris = await manager(app, tg, BORIS, "Boris", lang="en")
     async with app.session_factory() as s, s.begin():
         gift = await loyalty.add_gift(s, await s.get(User, ADMIN_ID), "Mug 100", app.clock.now())
     for uid, owner, name in ((IVAN, ANNA, "Иван"), (PETR, BORIS, "Пётр <П>")):
-        client_id = await add_client(app, owner, name)
-        customer = await link(app, tg, uid, client_id, name)  # the welcome bonus pays for the gift
+        client_id = await client_record(app, owner, name)
+        customer = await link_customer(app, tg, uid, client_id, name)  # the welcome bonus pays for the gift
         await customer.send("/gifts")
         asked = (await customer.press("🎁 Mug — 100")).last
         await customer.press("✅ Заказать", message=asked)
@@ -484,7 +451,7 @@ async def test_admin_changes_settings_with_clear_errors(app, tg, admin):
         prog = await loyalty.program(s)
     assert prog.welcome_bonus == 100 and str(prog.earn_percent) == "2.50"
 
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna")
     assert "Нет доступа" in (await anna.send("/loyalty")).last.text
     forged = await anna.press_data(LoyaltyCb(action="set", arg=0).pack())
     assert forged.callback_answer and forged.callback_answer.show_alert
@@ -494,10 +461,10 @@ async def test_admin_changes_settings_with_clear_errors(app, tg, admin):
 
 
 async def test_foreign_clients_and_forged_buttons_change_nothing(app, tg, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    boris = await add_manager(app, tg, BORIS, "Boris")
-    client_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, client_id)
+    anna = await manager(app, tg, ANNA, "Anna")
+    boris = await manager(app, tg, BORIS, "Boris")
+    client_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)
 
     foreign = await open_points(boris, app, client_id)
     assert "Не найдено" in foreign.callback_answer.text
@@ -527,9 +494,9 @@ async def test_foreign_clients_and_forged_buttons_change_nothing(app, tg, admin)
 
 
 async def test_admin_reversal_needs_a_reason_and_never_goes_below_zero(app, tg, admin):
-    await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, client_id)
+    await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)
     await app.queue.drain()
     card = (await open_points(admin, app, client_id)).last
     assert "↩️ Корректировка" in card.labels
@@ -548,9 +515,9 @@ async def test_admin_reversal_needs_a_reason_and_never_goes_below_zero(app, tg, 
 
 
 async def test_points_expire_oldest_first_through_the_daily_job(app, tg, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    client_id = await add_client(app, ANNA, "Иван")
-    ivan = await link(app, tg, IVAN, client_id)  # +100 welcome, expires in 365 days
+    anna = await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)  # +100 welcome, expires in 365 days
     clock.advance(days=200)
     confirm = await buy(anna, app, client_id, "2000", "50")  # 50 of the welcome 100 paid, +97 earned
     await anna.press("✅ Подтвердить", message=confirm)

@@ -9,32 +9,13 @@ from sqlalchemy import select
 from bot.callbacks import TeamAction, TeamCb
 from models.users import Role, User
 from tests.conftest import ADMIN_ID
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.fakebot import FakeTelegram
+from tests.support.people import invite_link, manager_via_invite
 
 
 def menu(tg: FakeTelegram, scope: dict | None = None, lang: str = "") -> dict[str, str]:
     """The command menu the fake server holds for a scope and language: {command: description}."""
     return {c["command"]: c["description"] for c in tg.commands(scope, lang)}
-
-
-INVITE_RE = re.compile(r"https://t\.me/crm_test_bot\?start=(m_[A-Za-z0-9_-]+)")
-
-
-async def invite_link(admin: FakeUser) -> str:
-    replies = await admin.send("/invite")
-    match = INVITE_RE.search(replies.last.text or "")
-    assert match, replies.last.text
-    assert len(match.group(1)) <= 64
-    return match.group(1)
-
-
-async def join_as_manager(app, tg: FakeTelegram, admin: FakeUser, uid: int, name: str) -> FakeUser:
-    payload = await invite_link(admin)
-    person = tg.user(uid, name, language_code="ru")
-    replies = await person.send(f"/start {payload}")
-    assert "Теперь вы менеджер" in replies.last.text
-    await app.queue.drain()
-    return person
 
 
 async def role_of(app, uid: int) -> tuple[Role, bool]:
@@ -108,7 +89,7 @@ async def test_customers_get_not_allowed_for_staff_commands_and_forged_callbacks
 
 
 async def test_team_deactivate_reactivate_promote_demote(app, tg, admin):
-    anna = await join_as_manager(app, tg, admin, 200, "Anna")
+    anna = await manager_via_invite(app, tg, admin, 200, "Anna")
     team = await admin.send("/team")
     assert "активных 2 из 2" in team.last.text
     card = await admin.press("👤 Anna")
@@ -136,7 +117,7 @@ async def test_team_deactivate_reactivate_promote_demote(app, tg, admin):
 
 
 async def test_a_button_pressed_twice_or_late_says_so(app, tg, admin):
-    await join_as_manager(app, tg, admin, 200, "Anna")
+    await manager_via_invite(app, tg, admin, 200, "Anna")
     await admin.send("/team")
     card = (await admin.press("👤 Anna")).last
     await admin.press("🚫 Отключить доступ", message=card)

@@ -18,7 +18,7 @@ from models.reminders import Reminder
 from models.updates import ProcessedUpdate
 from models.users import User
 from tests.conftest import app_settings, running_app
-from tests.e2e.test_reminders import add_manager
+from tests.support.people import manager
 
 CONFIRMED = "I'll remind you on"
 
@@ -29,7 +29,7 @@ async def count(app, model) -> int:
 
 
 async def test_the_confirmation_leaves_after_the_commit(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     seen_at_commit: list[list[str | None]] = []
 
     def on_commit(session) -> None:
@@ -62,7 +62,7 @@ def fail_next_commit(monkeypatch) -> list[int]:
 
 
 async def test_a_failed_commit_gives_the_apology_never_the_success_text(app, tg, monkeypatch):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     failures = fail_next_commit(monkeypatch)
     replies = await anna.send("/remind tomorrow 10am call Ivan")
     assert failures == [1]
@@ -75,7 +75,7 @@ async def test_a_failed_commit_gives_the_apology_never_the_success_text(app, tg,
 
 
 async def test_a_failed_commit_after_the_button_was_answered_answers_it_once(app, tg, monkeypatch):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     menu = (await anna.send("/language")).last
     tg.clear_calls()
     fail_next_commit(monkeypatch)
@@ -89,7 +89,7 @@ async def test_a_failed_commit_after_the_button_was_answered_answers_it_once(app
 
 
 async def test_a_handler_that_does_not_answer_the_button_still_stops_its_spinner(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     menu = (await anna.send("/language")).last
     tg.clear_calls()
     await anna.press_data(LanguageCb(code="en").pack(), message=menu)
@@ -97,7 +97,7 @@ async def test_a_handler_that_does_not_answer_the_button_still_stops_its_spinner
 
 
 async def test_pressing_the_language_already_chosen_edits_nothing(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     menu = (await anna.send("/language")).last
     shown = (await anna.press_data(LanguageCb(code="en").pack(), message=menu)).last
     tg.clear_calls()
@@ -107,7 +107,7 @@ async def test_pressing_the_language_already_chosen_edits_nothing(app, tg):
 
 
 async def test_a_redelivered_update_is_skipped(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/remind tomorrow 10am call Ivan")
     async with app.session_factory() as s:
         last = await s.scalar(select(func.max(ProcessedUpdate.update_id)))
@@ -127,7 +127,7 @@ async def test_a_redelivered_update_is_skipped(app, tg):
 
 
 async def test_a_reply_meeting_429_is_retried_after_retry_after(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     tg.fail_next("sendMessage", 429, retry_after=1)
     started = time.monotonic()
     replies = await anna.send("/remind tomorrow 10am call Ivan")
@@ -137,7 +137,7 @@ async def test_a_reply_meeting_429_is_retried_after_retry_after(app, tg):
 
 
 async def test_a_reply_to_someone_who_blocked_the_bot_marks_them_blocked(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     tg.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     await anna.send("/help")
     async with app.session_factory() as s:
@@ -172,7 +172,7 @@ async def test_one_persons_flood_costs_nobody_else(tg, db_url, engine, clock):
     settings = app_settings(tg, db_url, flood_rate=2, flood_burst=12, flood_cooldown_seconds=60)
     async with running_app(settings, clock, engine) as app:
         await tg.wait_for_bot()
-        anna = await add_manager(app, tg, 201, "Anna")
+        anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
         stranger = tg.user(666, "Flood", language_code="en")
         pending = [tg.submit(stranger, "message", stranger.new_message(text=f"spam {i}")) for i in range(300)]
         replies = await anna.send("/help")

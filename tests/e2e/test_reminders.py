@@ -8,44 +8,14 @@ from sqlalchemy import select, update
 
 from bot.callbacks import ClientCb, ReminderCb
 from bot.text import visible_length
-from models.clients import Client
 from models.jobs import Job, JobStatus
 from models.reminders import Reminder, ReminderStatus
-from models.users import Role, User
 from services import reminders as reminders_service
-from services import search
 from tests.conftest import ADMIN_ID
-from tests.fakebot import FakeTelegram, FakeUser
+from tests.support.people import client_record, manager
+from tests.support.workspace import reminders_of, reminders_sent
 
 # the conftest clock starts at 2026-03-10 07:00 UTC: Tuesday, 10:00 in Moscow
-
-
-async def add_manager(
-    app, tg: FakeTelegram, uid: int, name: str, *, lang: str = "en", tz: str | None = None
-) -> FakeUser:
-    async with app.session_factory() as s, s.begin():
-        s.add(User(id=uid, first_name=name, role=Role.manager, tg_language=lang, language=lang, timezone=tz))
-    person = tg.user(uid, name, language_code=lang)
-    await person.send("/start")
-    return person
-
-
-async def add_client(app, owner_id: int, name: str, **values) -> int:
-    async with app.session_factory() as s, s.begin():
-        client = Client(name=name, owner_id=owner_id, created_by=owner_id, **values)
-        s.add(client)
-        await s.flush()
-        await search.rebuild_terms(s, client, [])
-        return client.id
-
-
-async def reminders_of(app, owner_id: int) -> list[Reminder]:
-    async with app.session_factory() as s:
-        return list(
-            (
-                await s.scalars(select(Reminder).where(Reminder.owner_id == owner_id).order_by(Reminder.id))
-            ).all()
-        )
 
 
 async def add_reminder(app, owner_id: int, text: str, due_at: datetime, client_id: int | None = None) -> int:
@@ -54,12 +24,8 @@ async def add_reminder(app, owner_id: int, text: str, due_at: datetime, client_i
         return r.id
 
 
-def reminders_sent(person: FakeUser) -> list:
-    return [m for m in person.messages if (m.text or "").startswith("⏰ Reminder")]
-
-
 async def test_remind_one_line_is_delivered_once_at_its_time(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     replies = await anna.send("/remind tomorrow 10am call Ivan <about the contract>")
     assert "I'll remind you on Wed, 11 Mar, 10:00" in replies.last.text
     assert "call Ivan <about the contract>" in replies.last.text  # shown escaped, read as typed
@@ -86,7 +52,7 @@ async def test_remind_one_line_is_delivered_once_at_its_time(app, tg, clock):
 
 
 async def test_a_reminder_due_while_the_bot_was_down_comes_once_and_says_late(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/remind через 2 часа отправить КП")
     clock.advance(hours=5)  # the bot was off
     await app.queue.drain()
@@ -103,7 +69,7 @@ async def test_a_reminder_due_while_the_bot_was_down_comes_once_and_says_late(ap
 
 
 async def test_snooze_done_and_buttons_pressed_twice(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/remind in 10 minutes check the invoice")
     clock.advance(minutes=10)
     await app.queue.drain()
@@ -154,7 +120,7 @@ async def test_snooze_done_and_buttons_pressed_twice(app, tg, clock):
 
 
 async def test_cancel_right_after_creating(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     created = await anna.send("/remind friday 3pm demo")
     assert "Fri, 13 Mar, 15:00" in created.last.text
     cancelled = await anna.press("✖ Cancel it")
@@ -166,7 +132,7 @@ async def test_cancel_right_after_creating(app, tg, clock):
 
 
 async def test_bad_input_on_every_step(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     assert "When should I remind you?" in (await anna.send("/remind")).last.text
     assert "couldn't understand the time" in (await anna.send("whenever")).last.text
     assert "already passed" in (await anna.send("today 8am")).last.text
@@ -189,7 +155,7 @@ async def test_bad_input_on_every_step(app, tg):
 
 
 async def test_the_time_passing_while_typing_asks_again_and_keeps_the_text(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/remind in 5 minutes")
     clock.advance(minutes=6)
     assert "already passed" in (await anna.send("call back")).last.text
@@ -199,10 +165,10 @@ async def test_the_time_passing_while_typing_asks_again_and_keeps_the_text(app, 
 
 
 async def test_from_the_card_with_the_client_and_its_button(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
-    boris = await add_manager(app, tg, 202, "Boris")
-    mine = await add_client(app, 201, "Tom & <Co>")
-    theirs = await add_client(app, 202, "Secret client")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    boris = await manager(app, tg, 202, "Boris", lang="en", language="en")
+    mine = await client_record(app, 201, "Tom & <Co>")
+    theirs = await client_record(app, 202, "Secret client")
 
     asked = await anna.press_data(
         ClientCb(action="remind", client_id=mine, version=1).pack(), message=anna.last
@@ -242,14 +208,14 @@ async def test_customers_cannot_remind(app, tg):
 
 async def test_today_groups_in_the_managers_time_zone(app, tg, clock):
     # 07:00 UTC is 17:00 in Vladivostok (UTC+10)
-    vera = await add_manager(app, tg, 203, "Vera", tz="Asia/Vladivostok")
-    client = await add_client(app, 203, "<b>Tom</b> & Co")
+    vera = await manager(app, tg, 203, "Vera", tz="Asia/Vladivostok", lang="en", language="en")
+    client = await client_record(app, 203, "<b>Tom</b> & Co")
     await add_reminder(app, 203, "overdue one", datetime(2026, 3, 10, 6, 0, tzinfo=UTC), client)
     await add_reminder(app, 203, "tonight", datetime(2026, 3, 10, 10, 0, tzinfo=UTC))  # 20:00 local
     await add_reminder(app, 203, "late tonight", datetime(2026, 3, 10, 13, 30, tzinfo=UTC))  # 23:30 local
     await add_reminder(app, 203, "tomorrow morning", datetime(2026, 3, 10, 23, 0, tzinfo=UTC))  # 09:00
     await add_reminder(app, 203, "too far", datetime(2026, 3, 11, 14, 30, tzinfo=UTC))  # 00:30 on the 12th
-    other = await add_manager(app, tg, 204, "Other")
+    other = await manager(app, tg, 204, "Other", lang="en", language="en")
     await add_reminder(app, 204, "not Vera's", datetime(2026, 3, 10, 10, 0, tzinfo=UTC))
 
     text = (await vera.send("/today")).last.text
@@ -274,7 +240,7 @@ async def test_today_groups_in_the_managers_time_zone(app, tg, clock):
 
 
 async def test_today_with_too_many_fits_one_message(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     async with app.session_factory() as s, s.begin():
         for i in range(300):
             await reminders_service.create(
@@ -291,8 +257,8 @@ async def test_today_with_too_many_fits_one_message(app, tg, clock):
 
 
 async def test_overdue_is_for_admins_grouped_by_manager(app, tg, clock):
-    anna = await add_manager(app, tg, 201, "Anna")
-    await add_manager(app, tg, 202, "Boris <the best>")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    await manager(app, tg, 202, "Boris <the best>", lang="en", language="en")
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
     now = clock.now()
@@ -319,7 +285,7 @@ async def test_overdue_is_for_admins_grouped_by_manager(app, tg, clock):
 
 
 async def test_russian_texts(app, tg, clock):
-    ivan = await add_manager(app, tg, 205, "Иван", lang="ru")
+    ivan = await manager(app, tg, 205, "Иван", lang="ru", language="ru")
     created = await ivan.send("/remind в пятницу 15:00 позвонить")
     assert "Напомню пт, 13 мар., 15:00" in created.last.text
     assert "Не понял время" in (await ivan.send("/remind когда-нибудь")).last.text

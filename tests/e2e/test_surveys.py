@@ -19,9 +19,9 @@ from services import consent, interactions
 from services import merge as merge_service
 from services import surveys as surveys_service
 from tests.conftest import ADMIN_ID
-from tests.e2e.test_deals import STAGES
-from tests.e2e.test_reminders import add_client, add_manager
 from tests.fakebot import FakeTelegram, FakeUser
+from tests.support.people import client_record, linked_customer, manager
+from tests.support.workspace import STAGES
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # the conftest clock: Tuesday 10:00 in Moscow
 ANNA, BORIS = 200, 201
@@ -51,10 +51,9 @@ async def customer(
 ) -> tuple[int, FakeUser]:
     """A client linked to the Telegram account `uid` (set directly, as linking would), who has
     written to the bot (`start`) and agreed to surveys (`agreed`)."""
-    cid = await add_client(app, owner_id, name, telegram_id=uid, **values)
-    person = tg.user(uid, name.split()[0], language_code="ru", started=not start)
-    if start:
-        await person.send("/start")
+    cid, person = await linked_customer(
+        app, tg, owner_id, uid, name, first_name=name.split()[0], start=start, **values
+    )
     if agreed:
         await set_consent(app, cid)
     return cid, person
@@ -100,7 +99,7 @@ async def sent_survey(app, tg, clock, owner_id: int = ANNA, **values) -> tuple[i
 
 
 async def test_a_logged_contact_brings_a_survey_two_hours_later_answered_step_by_step(app, tg, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
 
     await anna.press_data(ClientCb(action="log", client_id=cid, version=1).pack(), message=anna.last)
@@ -172,7 +171,7 @@ async def app_interaction_id(app, client_id: int) -> int:
 
 
 async def test_skip_finishes_and_a_customer_may_stop_after_the_first_answer(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan, survey = await sent_survey(app, tg, clock)
     cid2, maria = await customer(app, tg, ANNA, MARIA, "Мария Иванова")
     await log_contact(app, ANNA, cid2)
@@ -204,7 +203,7 @@ async def test_skip_finishes_and_a_customer_may_stop_after_the_first_answer(app,
 
 
 async def test_a_won_deal_and_a_purchase_bring_a_survey_a_day_later(app, tg, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     cid2, maria = await customer(app, tg, ANNA, MARIA, "Мария Иванова")
     async with app.session_factory() as s, s.begin():
@@ -238,9 +237,9 @@ async def test_a_won_deal_and_a_purchase_bring_a_survey_a_day_later(app, tg, clo
 
 
 async def test_no_survey_without_consent_or_link_and_unknown_customers_chat(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, _ivan = await customer(app, tg, ANNA, agreed=False)
-    unlinked = await add_client(app, ANNA, "Пётр")
+    unlinked = await client_record(app, ANNA, "Пётр")
     await set_consent(app, unlinked)
     await log_contact(app, ANNA, cid)
     await log_contact(app, ANNA, unlinked)
@@ -260,7 +259,7 @@ async def test_no_survey_without_consent_or_link_and_unknown_customers_chat(app,
 
 
 async def test_at_most_one_survey_in_14_days_checked_when_planned_and_when_sent(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan, first = await sent_survey(app, tg, clock)
 
     clock.advance(days=1)
@@ -294,7 +293,7 @@ async def test_at_most_one_survey_in_14_days_checked_when_planned_and_when_sent(
 
 
 async def test_consent_withdrawn_between_planning_and_sending(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     await log_contact(app, ANNA, cid)
     await set_consent(app, cid, False)  # e.g. /stop an hour later
@@ -307,7 +306,7 @@ async def test_consent_withdrawn_between_planning_and_sending(app, tg, clock):
 
 
 async def test_unlinked_before_sending_and_relinked_to_another_account(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     cid2, _maria = await customer(app, tg, ANNA, MARIA, "Мария")
     await log_contact(app, ANNA, cid)
@@ -336,7 +335,7 @@ async def test_unlinked_before_sending_and_relinked_to_another_account(app, tg, 
 
 
 async def test_quiet_hours_planned_for_22_local_is_sent_at_10_next_day(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     clock.set(datetime(2026, 3, 10, 17, 0, tzinfo=UTC))  # 20:00 in Moscow
     cid, ivan = await customer(app, tg, ANNA)
     # Vladivostok is UTC+10: 22:00 Moscow is 05:00 there; then 10:00 local is 00:00 UTC
@@ -366,7 +365,7 @@ async def test_quiet_hours_planned_for_22_local_is_sent_at_10_next_day(app, tg, 
 
 
 async def test_the_linked_accounts_time_zone_when_the_client_has_none(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     async with app.session_factory() as s, s.begin():
         (await s.get(User, IVAN)).timezone = "America/New_York"  # 10:00 Moscow is 03:00 there
@@ -379,7 +378,7 @@ async def test_the_linked_accounts_time_zone_when_the_client_has_none(app, tg, c
 
 
 async def test_a_survey_expires_after_7_days(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan, survey = await sent_survey(app, tg, clock)
     asked = questions(ivan)[0]
     clock.set(survey.sent_at + timedelta(days=7))
@@ -394,7 +393,7 @@ async def test_a_survey_expires_after_7_days(app, tg, clock):
 
 
 async def test_forged_and_out_of_order_presses_change_nothing(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan, survey = await sent_survey(app, tg, clock)
     _cid2, maria = await customer(app, tg, ANNA, MARIA, "Мария", agreed=False)
     asked = questions(ivan)[0]
@@ -432,7 +431,7 @@ async def test_forged_and_out_of_order_presses_change_nothing(app, tg, clock):
 
 
 async def test_a_low_score_tells_the_owner_at_once_with_a_follow_up_reminder(app, tg, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan, _survey = await sent_survey(app, tg, clock, name="Иван <Петров>")
     asked = questions(ivan)[0]
     await ivan.press("2", message=asked)
@@ -471,7 +470,7 @@ async def test_a_low_score_tells_the_owner_at_once_with_a_follow_up_reminder(app
 
 
 async def test_a_low_nps_alone_alerts_too(app, tg, clock):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     _cid, ivan, _survey = await sent_survey(app, tg, clock)
     asked = questions(ivan)[0]
     await ivan.press("5", message=asked)
@@ -494,7 +493,7 @@ async def app_reminders(app, owner_id: int) -> list[Reminder]:
 
 
 async def test_a_customer_who_blocked_the_bot_is_recorded_as_not_delivered(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     await log_contact(app, ANNA, cid)
     tg.block(IVAN)  # Telegram answers 403 from now on
@@ -516,7 +515,7 @@ async def test_a_customer_who_blocked_the_bot_is_recorded_as_not_delivered(app, 
 
 
 async def test_a_survey_telegram_refuses_for_good_is_not_delivered_and_frees_the_limit(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     await log_contact(app, ANNA, cid)
     tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
@@ -540,7 +539,7 @@ async def test_a_survey_telegram_refuses_for_good_is_not_delivered_and_frees_the
 
 
 async def test_merging_two_clients_moves_their_surveys_and_only_one_goes_out(app, tg, clock):
-    await add_manager(app, tg, ANNA, "Anna")
+    await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     cid, ivan = await customer(app, tg, ANNA)
     other, maria = await customer(app, tg, ANNA, MARIA, "Иван Петров")  # a duplicate, another account
     await log_contact(app, ANNA, cid)
@@ -579,8 +578,8 @@ async def seed_answers(app, clock) -> None:
             expires_at=sent + timedelta(days=7), chat_id=IVAN, csat=csat, nps=nps,
         )  # fmt: skip
 
-    anna_client = await add_client(app, ANNA, "A")
-    boris_client = await add_client(app, BORIS, "B")
+    anna_client = await client_record(app, ANNA, "A")
+    boris_client = await client_record(app, BORIS, "B")
     async with app.session_factory() as s, s.begin():
         a, b = anna_client, boris_client
         s.add_all(
@@ -604,8 +603,8 @@ async def seed_answers(app, clock) -> None:
 
 
 async def test_surveys_figures_for_a_manager_and_for_admins(app, tg, clock, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
-    await add_manager(app, tg, BORIS, "Boris", lang="ru")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
+    await manager(app, tg, BORIS, "Boris", lang="ru", language="ru")
     await seed_answers(app, clock)
 
     mine = (await anna.send("/surveys")).last
@@ -657,7 +656,7 @@ async def test_surveys_figures_for_a_manager_and_for_admins(app, tg, clock, admi
 
 
 async def test_surveys_with_nothing_sent_yet(app, tg):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     text = (await anna.send("/surveys")).last.text
     assert text.count("No surveys were sent.") == 2
 
@@ -666,7 +665,7 @@ async def test_surveys_with_nothing_sent_yet(app, tg):
 
 
 async def test_settings_turn_triggers_off_and_change_delays_with_bad_input(app, tg, clock, admin):
-    anna = await add_manager(app, tg, ANNA, "Anna")
+    anna = await manager(app, tg, ANNA, "Anna", lang="en", language="en")
     await admin.send("/surveys")
     shown = (await admin.press("⚙️ Настройки")).last
     assert shown.text.split("\n")[3:] == [

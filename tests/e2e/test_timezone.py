@@ -13,7 +13,8 @@ from scheduler.recurring import plan_admin_digests
 from services.errors import DomainError
 from services.timeparse import zone_from_text
 from tests.conftest import ADMIN_ID
-from tests.e2e.test_reminders import add_manager, reminders_of
+from tests.support.people import manager
+from tests.support.workspace import reminders_of
 
 
 async def zone_of(app, uid: int) -> str | None:
@@ -22,7 +23,7 @@ async def zone_of(app, uid: int) -> str | None:
 
 
 async def test_show_and_choose_with_a_button(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     shown = await anna.send("/timezone")
     assert "Your time zone: Moscow (UTC+03:00). Your time now: Tue, 10 Mar, 10:00." in shown.last.text
     assert shown.last.buttons[0] == ["Kaliningrad +2", "✓ Moscow +3"]
@@ -50,7 +51,7 @@ async def test_show_and_choose_with_a_button(app, tg):
     ],
 )
 async def test_typed_zones(app, tg, typed, zone, shown):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/timezone")
     saved = await anna.send(typed)
     assert f"Your time zone: {shown}." in saved.last.text
@@ -58,7 +59,7 @@ async def test_typed_zones(app, tg, typed, zone, shown):
 
 
 async def test_bad_input_keeps_asking(app, tg):
-    anna = await add_manager(app, tg, 201, "Anna")
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
     await anna.send("/timezone")
     assert "I don't know this time zone" in (await anna.send("Mars/Olympus")).last.text
     assert "I don't know this time zone" in (await anna.send("+25")).last.text

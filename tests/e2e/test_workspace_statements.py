@@ -28,9 +28,11 @@ from services import deals as deals_service
 from services import merge as merge_service
 from services import reminders as reminders_service
 from services.search import duplicate_key
-from tests.e2e.test_clients import ANNA, cb, manager
 from tests.support.db import postgres_url, unavailable
+from tests.support.people import manager_via_invite
+from tests.support.workspace import card_cb
 
+ANNA = 200
 STATEMENTS = 4  # dialog state, the sender, the work, the handled update
 
 RU = "RU"
@@ -59,7 +61,7 @@ def counting(app):
 
 
 async def seed_anna(app, tg, admin):
-    anna = await manager(app, tg, admin, ANNA, "Anna")
+    anna = await manager_via_invite(app, tg, admin, ANNA, "Anna")
     async with app.session_factory() as s, s.begin():
         user = await s.get(User, ANNA)
         now = app.clock.now()
@@ -89,7 +91,7 @@ async def test_find_card_and_today_are_four_statements_on_one_connection(app, tg
     assert len(seen["statements"]) == STATEMENTS, seen["statements"]
 
     with counting(app) as seen:
-        card = (await anna.press_data(cb("open", ivan), message=found.last)).last
+        card = (await anna.press_data(card_cb("open", ivan), message=found.last)).last
     assert seen["checkouts"] == 1, seen
     assert len(seen["statements"]) == STATEMENTS, seen["statements"]
     # everything the card shows came with that one statement
@@ -112,10 +114,10 @@ async def test_find_card_and_today_are_four_statements_on_one_connection(app, tg
 
 async def test_another_managers_card_is_not_found_in_one_statement(app, tg, admin):
     _anna, ivan, _twin, _deal = await seed_anna(app, tg, admin)
-    boris = await manager(app, tg, admin, ANNA + 1, "Boris")
+    boris = await manager_via_invite(app, tg, admin, ANNA + 1, "Boris")
     menu = (await boris.send("/start")).last
     with counting(app) as seen:
-        replies = await boris.press_data(cb("open", ivan), message=menu)
+        replies = await boris.press_data(card_cb("open", ivan), message=menu)
     assert replies.callback_answer is not None and "Не найдено" in replies.callback_answer.text
     assert len(seen["statements"]) == STATEMENTS and seen["checkouts"] == 1
 
