@@ -181,9 +181,11 @@ async def test_every_kind_of_input_gets_an_answer(app, tg):
     assert "didn't understand" in (await p.send("hello there")).last.text
     assert "don't know that command" in (await p.send("/nosuchcommand")).last.text
     assert "didn't understand" in (await p.send("я" * 4096)).last.text
-    stale = await p.press_data("garbage:1:2", message=p.last)  # no schema has this prefix
+    # deliberately forged callback data, which no CallbackData class can produce: a prefix no schema has,
+    # and a TeamCb whose user id is not a number
+    stale = await p.press_data("garbage:1:2", message=p.last)
     assert "no longer valid" in stale.callback_answer.text
-    bad_type = await p.press_data("team:open:notanumber:0", message=p.last)  # forged: TeamCb cannot pack it
+    bad_type = await p.press_data("team:open:notanumber:0", message=p.last)
     assert "no longer valid" in bad_type.callback_answer.text
     assert await p.inline_query("anything") == []
     assert "Nothing to cancel" in (await p.send("/cancel")).last.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.callbacks import ChoiceCb
 from models.jobs import Job, JobStatus
 from models.users import User
 from scheduler.recurring import plan_admin_digests
@@ -70,7 +71,7 @@ async def test_bad_input_keeps_asking(app, tg):
     assert "Europe/Berlin (UTC+01:00)" in (await anna.send("/timezone Europe/Berlin")).last.text
     assert "I don't know" in (await anna.send("/timezone nowhere")).last.text
     assert await zone_of(app, 201) == "Europe/Berlin"
-    forged = await anna.press_data("ch:tz:Mars/Olympus", message=anna.last)
+    forged = await anna.press_data(ChoiceCb(step="tz", value="Mars/Olympus").pack(), message=anna.last)
     assert "no longer valid" in forged.callback_answer.text
     eve = tg.user(300, "Eve", language_code="en")
     assert "Not allowed" in (await eve.send("/timezone")).last.text
