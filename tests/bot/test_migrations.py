@@ -21,6 +21,7 @@ from bot.migrate import ROOT, alembic_config, upgrade
 from models import Base
 from models.users import User
 from tests.support.db import postgres_url, unavailable
+from tests.support.people import add_user
 
 INSTANCES = 6
 INSTANCE = """
@@ -139,6 +140,6 @@ async def test_sqlite_is_configured_for_concurrency(tmp_path):
 
 @pytest.mark.parametrize("value", [9007199254740993, -1001234567890123])
 async def test_telegram_ids_are_64_bit(session, value):
-    session.add(User(id=value, first_name="Big"))
+    await add_user(session, value, "Big")
     await session.commit()
     assert (await session.get(User, value)).id == value

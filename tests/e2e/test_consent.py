@@ -13,10 +13,10 @@ from bot.notices import Rendered, notice
 from models.clients import Client
 from models.consent import ConsentEvent, ConsentSource, Purpose
 from models.jobs import Job
-from models.users import Role, User
+from models.users import Role
 from services import consent, notify
 from services.consent import CONSENT_TEXT_VERSION
-from tests.support.people import linked_customer, manager
+from tests.support.people import add_user, linked_customer, manager
 
 ANNA, BORIS = 200, 201
 IVAN, EVE = 500, 502
@@ -245,8 +245,7 @@ async def test_the_card_shows_consent_history_and_records_on_the_customers_word(
 
 
 async def test_set_writes_an_event_only_on_a_change(session, clock):
-    session.add(User(id=ANNA, first_name="Anna", role=Role.manager))
-    await session.flush()
+    await add_user(session, ANNA, "Anna", role=Role.manager)
     now = clock.now()
     client = Client(name="X", owner_id=ANNA, created_at=now, updated_at=now)
     session.add(client)

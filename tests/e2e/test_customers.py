@@ -21,7 +21,7 @@ from services import leads as leads_service
 from services.errors import DomainError
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeUser
-from tests.support.people import manager, staff
+from tests.support.people import add_user, manager, staff
 
 ANNA, BORIS = 200, 201
 IVAN, PETR, EVE = 500, 501, 502
@@ -189,9 +189,9 @@ async def test_two_people_open_the_same_invite_at_once(session_factory, clock):
     """The invite claim is a conditional UPDATE: exactly one of two simultaneous openings wins."""
     now = clock.now()
     async with session_factory() as s, s.begin():
-        s.add_all([User(id=ANNA, first_name="Anna", role=Role.manager)])
-        s.add_all([User(id=IVAN, first_name="Ivan"), User(id=PETR, first_name="Petr")])
-        await s.flush()
+        await add_user(s, ANNA, "Anna", role=Role.manager)
+        await add_user(s, IVAN, "Ivan")
+        await add_user(s, PETR, "Petr")
         client = Client(name="Иван", owner_id=ANNA, created_at=now, updated_at=now)
         s.add(client)
         await s.flush()
@@ -219,14 +219,9 @@ async def test_two_admins_taking_one_waiting_lead_at_once_make_one_client(sessio
     loser's new client record is rolled back with its savepoint."""
     now = clock.now()
     async with session_factory() as s, s.begin():
-        s.add_all(
-            [
-                User(id=ADMIN_ID, first_name="Olga", role=Role.admin),
-                User(id=101, first_name="Sergey", role=Role.admin),
-            ]
-        )
-        s.add(User(id=EVE, first_name="Ева"))
-        await s.flush()
+        await add_user(s, ADMIN_ID, "Olga", role=Role.admin)
+        await add_user(s, 101, "Sergey", role=Role.admin)
+        await add_user(s, EVE, "Ева")
         lead = CustomerLead(user_id=EVE, client_id=None, phone="+79165554433", created_at=now)
         s.add(lead)
         await s.flush()

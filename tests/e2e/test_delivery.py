@@ -16,6 +16,7 @@ from scheduler.recurring import plan_admin_digests
 from services import notify
 from tests.conftest import ADMIN_ID, app_settings, running_app
 from tests.fakebot import FakeTelegram
+from tests.support.people import add_user
 
 
 async def queue_notice(app, user_id: int, n: int = 1, notice: str = "member_promoted") -> None:
@@ -64,7 +65,7 @@ async def test_403_marks_the_user_blocked_and_stops_sending(app, tg):
 
 async def test_chat_not_found_marks_unreachable(app, tg):
     async with app.session_factory() as s, s.begin():
-        s.add(User(id=555, first_name="Ghost"))
+        await add_user(s, 555, "Ghost")
     await queue_notice(app, 555)
     await app.queue.drain()
     assert await outcomes(app) == ["unreachable"]
@@ -112,7 +113,8 @@ async def _paced_run(tg, db_url, engine, clock):
         await tg.wait_for_bot()
         people = [tg.user(1000 + i, f"P{i}", language_code="en", started=True) for i in range(40)]
         async with app.session_factory() as s, s.begin():
-            s.add_all(User(id=p.id, first_name=p.first_name, tg_language="en") for p in people)
+            for p in people:
+                await add_user(s, p.id, p.first_name, tg_language="en")
         for p in people:
             await queue_notice(app, p.id)
         started = time.monotonic()

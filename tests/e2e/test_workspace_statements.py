@@ -29,7 +29,7 @@ from services import merge as merge_service
 from services import reminders as reminders_service
 from services.search import duplicate_key
 from tests.support.db import postgres_url, unavailable
-from tests.support.people import manager_via_invite
+from tests.support.people import add_user, manager_via_invite
 from tests.support.workspace import card_cb
 
 ANNA = 200
@@ -132,9 +132,7 @@ async def test_no_filter_waits_for_a_worker_thread(app):
 
 
 async def test_the_duplicate_key_follows_names_companies_and_merges(session):
-    anna = User(id=1, first_name="Anna", role=Role.manager, created_at=NOW)
-    session.add(anna)
-    await session.flush()
+    anna = await add_user(session, 1, "Anna", role=Role.manager, created_at=NOW)
     now = NOW
     a = await svc.create(session, anna, svc.ClientData(name="Пётр Иванов", company="Ромашка"), now)
     b = await svc.create(session, anna, svc.ClientData(name="Петр Сидоров"), now)

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from bot.db import create_engine, create_session_factory
 from models.jobs import Job, JobStatus
-from models.users import Role, User
+from models.users import Role
 from scheduler.queue import JobContext, JobQueue, JobRegistry, PermanentError, Retry, backoff, cancel, enqueue
 from scheduler.recurring import plan_admin_digests
 from scheduler.runner import Scheduler
 from services.timezones import next_local_occurrence
+from tests.support.people import add_user
 
 
 def make_queue(session_factory, clock, registry, **kw) -> JobQueue:
@@ -254,9 +255,9 @@ async def test_two_workers_on_postgres_never_run_the_same_row(pg_url, pg_engine,
 async def test_daily_digest_is_planned_in_the_recipients_timezone_once(session_factory, clock):
     clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))  # 10:00 in Moscow, 17:00 in Vladivostok
     async with session_factory() as s, s.begin():
-        s.add(User(id=1, role=Role.admin, first_name="A", timezone="Asia/Vladivostok"))
-        s.add(User(id=2, role=Role.admin, first_name="B"))
-        s.add(User(id=3, role=Role.manager, first_name="C"))
+        await add_user(s, 1, "A", role=Role.admin, timezone="Asia/Vladivostok")
+        await add_user(s, 2, "B", role=Role.admin)
+        await add_user(s, 3, "C", role=Role.manager)
     for _ in range(2):
         async with session_factory() as s, s.begin():
             await plan_admin_digests(s, clock.now(), 9, "Europe/Moscow")

@@ -24,17 +24,16 @@ from services import merge as merge_service
 from services import search, vcard
 from services.deals import OpenSummary
 from services.errors import DomainError
+from tests.support.people import add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 RU = "RU"
 
 
 async def people(session) -> tuple[User, User, User]:
-    anna = User(id=200, role=Role.manager, first_name="Anna", created_at=NOW)
-    boris = User(id=201, role=Role.manager, first_name="Boris", created_at=NOW)
-    olga = User(id=100, role=Role.admin, first_name="Olga", created_at=NOW)
-    session.add_all([anna, boris, olga])
-    await session.flush()
+    anna = await add_user(session, 200, "Anna", role=Role.manager, created_at=NOW)
+    boris = await add_user(session, 201, "Boris", role=Role.manager, created_at=NOW)
+    olga = await add_user(session, 100, "Olga", role=Role.admin, created_at=NOW)
     return anna, boris, olga
 
 

@@ -18,6 +18,7 @@ from models.users import Role, User
 from services import deals, search
 from services.deals import Draft, parse_amount
 from services.errors import DomainError, NotFound
+from tests.support.people import add_user
 
 STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -120,11 +121,9 @@ def test_titles_and_texts():
 @pytest.fixture
 async def people(session):
     """An admin, two managers and a client of each manager; returns them by name."""
-    admin = User(id=1, first_name="Olga", role=Role.admin)
-    anna = User(id=2, first_name="Anna", role=Role.manager)
-    boris = User(id=3, first_name="Boris", role=Role.manager)
-    session.add_all([admin, anna, boris])
-    await session.flush()
+    admin = await add_user(session, 1, "Olga", role=Role.admin)
+    anna = await add_user(session, 2, "Anna", role=Role.manager)
+    boris = await add_user(session, 3, "Boris", role=Role.manager)
     ivan = Client(name="Иван Петров", company="Ромашка", owner_id=anna.id, created_at=NOW, updated_at=NOW)
     petr = Client(name="Пётр Сидоров", owner_id=boris.id, created_at=NOW, updated_at=NOW)
     session.add_all([ivan, petr])
@@ -420,9 +419,7 @@ async def test_two_people_pressing_stage_buttons_at_once_change_it_once(pg_engin
 
     factory = create_session_factory(pg_engine)
     async with factory() as s:
-        anna = User(id=2, first_name="Anna", role=Role.manager)
-        s.add(anna)
-        await s.flush()
+        anna = await add_user(s, 2, "Anna", role=Role.manager)
         ivan = Client(name="Иван", owner_id=2, created_at=NOW, updated_at=NOW)
         s.add(ivan)
         await s.flush()

@@ -14,17 +14,16 @@ from models.reminders import Reminder
 from models.users import Role, User
 from services import interactions, search
 from services.errors import DomainError, NotFound
+from tests.support.people import add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 CALL, REACHED = InteractionKind.call, InteractionOutcome.reached
 
 
 async def setup(session) -> tuple[User, User, User, Client, Client]:
-    anna = User(id=1, role=Role.manager, first_name="Anna")
-    boris = User(id=2, role=Role.manager, first_name="Boris")
-    olga = User(id=3, role=Role.admin, first_name="Olga")
-    session.add_all([anna, boris, olga])
-    await session.flush()
+    anna = await add_user(session, 1, "Anna", role=Role.manager)
+    boris = await add_user(session, 2, "Boris", role=Role.manager)
+    olga = await add_user(session, 3, "Olga", role=Role.admin)
     mine = Client(name="Tom Sawyer", company="Raft", owner_id=1)
     theirs = Client(name="Tom Thumb", owner_id=2)
     session.add_all([mine, theirs])

@@ -19,20 +19,20 @@ from models.users import Role, User
 from services import loyalty
 from services import merge as merge_service
 from services.errors import DomainError
+from tests.support.people import add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 ADMIN, ANNA = 1, 2
 
 
 async def setup(session, *clients: str, linked: dict[str, int] | None = None) -> list[int]:
-    session.add(User(id=ADMIN, first_name="Olga", role=Role.admin))
-    session.add(User(id=ANNA, first_name="Anna", role=Role.manager))
-    await session.flush()
+    await add_user(session, ADMIN, "Olga", role=Role.admin)
+    await add_user(session, ANNA, "Anna", role=Role.manager)
     ids = []
     for name in clients:
         tg = (linked or {}).get(name)
         if tg is not None:
-            session.add(User(id=tg, first_name=name, role=Role.customer))
+            await add_user(session, tg, name)
         client = Client(name=name, owner_id=ANNA, telegram_id=tg, created_at=NOW, updated_at=NOW)
         session.add(client)
         await session.flush()
@@ -214,8 +214,7 @@ async def test_referral_rewards_a_new_client_once_and_nobody_else(session):
     anna = await session.get(User, ANNA)
     code = await loyalty.referral_code(session, await session.get(Client, referrer), NOW)
     for uid in (301, 302):
-        session.add(User(id=uid, first_name=str(uid), role=Role.customer))
-    await session.flush()
+        await add_user(session, uid, str(uid))
     # a client who already bought something isn't new
     await loyalty.record_purchase(session, anna, known, "old", Decimal("100"), "RUB", 0, NOW)
     assert await loyalty.remember_referral(session, await session.get(User, 301), f"r_{code}", NOW)

@@ -14,15 +14,9 @@ from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import reminders
 from services.errors import DomainError, NotFound
+from tests.support.people import add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
-
-
-async def make_user(session, uid: int, role: Role = Role.manager, **kw) -> User:
-    user = User(id=uid, role=role, first_name=f"U{uid}", **kw)
-    session.add(user)
-    await session.flush()
-    return user
 
 
 async def jobs(session) -> list[tuple[str, JobStatus]]:
@@ -31,7 +25,7 @@ async def jobs(session) -> list[tuple[str, JobStatus]]:
 
 
 async def test_create_queues_one_job_per_version_and_reschedule_moves_it(session):
-    anna = await make_user(session, 1)
+    anna = await add_user(session, 1, role=Role.manager)
     r = await reminders.create(session, anna.id, "call", NOW + timedelta(hours=1), NOW)
     assert await jobs(session) == [(f"reminder:{r.id}:v1", JobStatus.pending)]
     moved = await reminders.reschedule(session, anna, r.id, NOW + timedelta(hours=2), NOW, version=1)
@@ -51,7 +45,7 @@ async def test_create_queues_one_job_per_version_and_reschedule_moves_it(session
 
 
 async def test_done_and_cancel_answer_sensibly_when_repeated(session):
-    anna = await make_user(session, 1)
+    anna = await add_user(session, 1, role=Role.manager)
     r = await reminders.create(session, anna.id, "call", NOW + timedelta(hours=1), NOW)
     done = await reminders.mark_done(session, anna, r.id, NOW)
     assert done.status == ReminderStatus.done and done.done_at == NOW
@@ -71,9 +65,9 @@ async def test_done_and_cancel_answer_sensibly_when_repeated(session):
 
 
 async def test_only_the_owner_or_an_admin(session):
-    anna = await make_user(session, 1)
-    boris = await make_user(session, 2)
-    olga = await make_user(session, 3, Role.admin)
+    anna = await add_user(session, 1, role=Role.manager)
+    boris = await add_user(session, 2, role=Role.manager)
+    olga = await add_user(session, 3, role=Role.admin)
     r = await reminders.create(session, anna.id, "call", NOW + timedelta(hours=1), NOW)
     for action in (reminders.mark_done, reminders.cancel):
         with pytest.raises(NotFound):
@@ -84,7 +78,7 @@ async def test_only_the_owner_or_an_admin(session):
 
 
 async def test_for_delivery_only_the_current_unsent_version(session):
-    anna = await make_user(session, 1)
+    anna = await add_user(session, 1, role=Role.manager)
     r = await reminders.create(session, anna.id, "call", NOW + timedelta(hours=1), NOW)
     assert await reminders.for_delivery(session, r.id, 1) is r
     reminders.mark_sent(r, NOW)
@@ -101,7 +95,7 @@ async def test_for_delivery_only_the_current_unsent_version(session):
 
 async def test_two_snoozes_at_once_move_it_once(session_factory):
     async with session_factory() as s, s.begin():
-        anna = await make_user(s, 1)
+        anna = await add_user(s, 1, role=Role.manager)
         r = await reminders.create(s, anna.id, "call", NOW + timedelta(minutes=5), NOW)
         rid = r.id
 
@@ -151,7 +145,7 @@ def test_clean_text():
 
 async def test_agenda_groups_by_local_day_across_dst(session):
     # New York, Saturday 7 March 2026 20:00 EST (01:00 UTC on the 8th); DST starts at 02:00 on the 8th
-    anna = await make_user(session, 1, timezone="America/New_York")
+    anna = await add_user(session, 1, role=Role.manager, timezone="America/New_York")
     now = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)
     client = Client(name="Acme", owner_id=1)
     session.add(client)
@@ -172,8 +166,8 @@ async def test_agenda_groups_by_local_day_across_dst(session):
 
 
 async def test_overdue_report_groups_by_owner_most_first(session):
-    a, b = await make_user(session, 1), await make_user(session, 2)
-    await make_user(session, 3)
+    a, b = await add_user(session, 1, role=Role.manager), await add_user(session, 2, role=Role.manager)
+    await add_user(session, 3, role=Role.manager)
     await reminders.create(session, a.id, "a1", NOW - timedelta(hours=25), NOW - timedelta(days=2))
     await reminders.create(session, a.id, "a-recent", NOW - timedelta(hours=23), NOW - timedelta(days=2))
     for i in range(3):
@@ -191,7 +185,7 @@ async def test_overdue_report_groups_by_owner_most_first(session):
 
 
 async def test_next_for_client(session):
-    await make_user(session, 1)
+    await add_user(session, 1, role=Role.manager)
     client = Client(name="Acme", owner_id=1)
     session.add(client)
     await session.flush()
@@ -204,7 +198,7 @@ async def test_next_for_client(session):
 
 
 async def test_agenda_counts_what_it_did_not_fetch(session):
-    anna = await make_user(session, 200)
+    anna = await add_user(session, 200, role=Role.manager)
     for i in range(reminders.AGENDA_LIMIT * 2 + 5):  # more than one fetch: today and tomorrow (Moscow)
         due = NOW + timedelta(minutes=10 + i * 10)  # from 10:10 local, every 10 minutes
         session.add(Reminder(owner_id=anna.id, text=f"r{i}", due_at=due, created_at=NOW))

@@ -21,6 +21,7 @@ from models.users import Role, User
 from services import consent
 from services import surveys as surveys_service
 from services.errors import DomainError
+from tests.support.people import add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -136,8 +137,7 @@ def test_callback_data_fits_64_bytes(data):
 
 async def _client(session, *, telegram_id: int | None = 777, agreed: bool = True) -> Client:
     if await session.get(User, 10) is None:
-        session.add(User(id=10, first_name="Anna", role=Role.manager))
-        await session.flush()
+        await add_user(session, 10, "Anna", role=Role.manager)
     client = Client(name="Ivan", owner_id=10, telegram_id=telegram_id)
     session.add(client)
     await session.flush()
@@ -161,9 +161,7 @@ async def test_after_plans_once_with_the_owner_and_the_setting_delay(session):
 
 
 async def test_after_needs_the_trigger_on_a_link_consent_and_a_live_record(session):
-    admin = User(id=1, first_name="Olga", role=Role.admin)
-    session.add(admin)
-    await session.flush()
+    admin = await add_user(session, 1, "Olga", role=Role.admin)
     unlinked = await _client(session, telegram_id=None)
     refused = await _client(session, telegram_id=778, agreed=False)
     merged = await _client(session, telegram_id=779)

@@ -15,13 +15,7 @@ from services import invites
 from services import users as users_service
 from services.errors import DomainError
 from services.users import TelegramProfile
-
-
-async def make(session, uid, role=Role.customer, **kw) -> User:
-    user = User(id=uid, role=role, first_name=f"U{uid}", **kw)
-    session.add(user)
-    await session.flush()
-    return user
+from tests.support.people import add_user
 
 
 async def test_admin_ids_are_admins_from_first_contact(session, clock):
@@ -40,8 +34,8 @@ def test_language_resolution():
 
 
 async def test_invite_is_single_use_and_expires(session, clock):
-    admin = await make(session, 1, Role.admin)
-    ivan, petr = await make(session, 2), await make(session, 3)
+    admin = await add_user(session, 1, role=Role.admin)
+    ivan, petr = await add_user(session, 2), await add_user(session, 3)
     invite = await invites.create_manager_invite(session, admin, clock.now())
     payload = invites.payload_of(invite)
     assert len(payload) <= 64 and all(c.isalnum() or c in "_-" for c in payload)
@@ -63,18 +57,18 @@ async def test_invite_is_single_use_and_expires(session, clock):
 
 
 async def test_invite_tokens_are_unguessable(session, clock):
-    admin = await make(session, 1, Role.admin)
+    admin = await add_user(session, 1, role=Role.admin)
     tokens = {(await invites.create_manager_invite(session, admin, clock.now())).token for _ in range(50)}
     assert len(tokens) == 50 and all(len(t) >= 40 for t in tokens)
 
 
 async def test_last_admin_cannot_be_demoted_or_deactivated(session, clock):
-    admin = await make(session, 1, Role.admin)
+    admin = await add_user(session, 1, role=Role.admin)
     for action in (users_service.demote, users_service.deactivate):
         with pytest.raises(DomainError) as e:
             await action(session, admin, admin.id, clock.now())
         assert e.value.code == "last_admin"
-    second = await make(session, 2, Role.manager)
+    second = await add_user(session, 2, role=Role.manager)
     await users_service.promote(session, admin, second.id, clock.now())
     await users_service.demote(session, second, admin.id, clock.now())
     assert admin.role == Role.manager
@@ -84,8 +78,8 @@ async def test_last_admin_cannot_be_demoted_or_deactivated(session, clock):
 
 
 async def test_deactivated_manager_is_treated_as_customer_and_can_be_reactivated(session, clock):
-    admin = await make(session, 1, Role.admin)
-    manager = await make(session, 2, Role.manager)
+    admin = await add_user(session, 1, role=Role.admin)
+    manager = await add_user(session, 2, role=Role.manager)
     await users_service.deactivate(session, admin, manager.id, clock.now())
     assert manager.effective_role == Role.customer and not manager.is_staff
     with pytest.raises(DomainError) as e:
@@ -98,8 +92,8 @@ async def test_deactivated_manager_is_treated_as_customer_and_can_be_reactivated
 
 
 async def test_team_actions_on_customers_are_not_found(session, clock):
-    admin = await make(session, 1, Role.admin)
-    await make(session, 5)
+    admin = await add_user(session, 1, role=Role.admin)
+    await add_user(session, 5)
     with pytest.raises(DomainError) as e:
         await users_service.deactivate(session, admin, 5, clock.now())
     assert e.value.code == "not_found"
@@ -108,8 +102,8 @@ async def test_team_actions_on_customers_are_not_found(session, clock):
 async def test_two_admins_demoting_each_other_at_once_leave_one(pg_engine, clock):
     session_factory = create_session_factory(pg_engine)
     async with session_factory() as s, s.begin():
-        await make(s, 1, Role.admin)
-        await make(s, 2, Role.admin)
+        await add_user(s, 1, role=Role.admin)
+        await add_user(s, 2, role=Role.admin)
 
     async def demote(actor: int, target: int) -> str:
         async with session_factory() as s:

@@ -133,3 +133,16 @@ async def link_customer(app, tg: FakeTelegram, uid: int, client_id: int, name: s
         await s.flush()
         await loyalty.on_linked(s, client, await s.get(User, uid), app.clock.now())
     return person
+
+
+# --- rows for service tests (no Telegram side) ---
+
+
+async def add_user(session: AsyncSession, uid: int, name: str | None = None, **fields: Any) -> User:
+    """A users row on `session`, flushed: a customer unless `role` says otherwise, called `name`
+    (default: U<id>); other columns from `fields` (timezone, created_at...)."""
+    fields.setdefault("role", Role.customer)
+    row = User(id=uid, first_name=f"U{uid}" if name is None else name, **fields)
+    session.add(row)
+    await session.flush()
+    return row
