@@ -16,7 +16,7 @@ from models.jobs import Job
 from models.users import Role
 from services import consent, notify
 from services.consent import CONSENT_TEXT_VERSION
-from tests.support.people import add_user, linked_customer, manager
+from tests.support.people import add_client_row, add_user, linked_customer, manager
 
 ANNA, BORIS = 200, 201
 IVAN, EVE = 500, 502
@@ -247,9 +247,7 @@ async def test_the_card_shows_consent_history_and_records_on_the_customers_word(
 async def test_set_writes_an_event_only_on_a_change(session, clock):
     await add_user(session, ANNA, "Anna", role=Role.manager)
     now = clock.now()
-    client = Client(name="X", owner_id=ANNA, created_at=now, updated_at=now)
-    session.add(client)
-    await session.flush()
+    client = await add_client_row(session, ANNA, "X", created_at=now, updated_at=now)
     # withdrawing what was never given changes nothing
     assert not await consent.set(
         session, client.id, Purpose.marketing, False, ConsentSource.button, 1, "v", now

@@ -21,7 +21,7 @@ from services import leads as leads_service
 from services.errors import DomainError
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeUser
-from tests.support.people import add_user, manager, staff
+from tests.support.people import add_client_row, add_user, manager, staff
 
 ANNA, BORIS = 200, 201
 IVAN, PETR, EVE = 500, 501, 502
@@ -192,9 +192,7 @@ async def test_two_people_open_the_same_invite_at_once(session_factory, clock):
         await add_user(s, ANNA, "Anna", role=Role.manager)
         await add_user(s, IVAN, "Ivan")
         await add_user(s, PETR, "Petr")
-        client = Client(name="Иван", owner_id=ANNA, created_at=now, updated_at=now)
-        s.add(client)
-        await s.flush()
+        client = await add_client_row(s, ANNA, "Иван", created_at=now, updated_at=now)
         invite = await customers_service.create_invite(s, await s.get(User, ANNA), client, now)
         payload, client_id = customers_service.invite_payload(invite), client.id
 

@@ -11,14 +11,13 @@ import pytest
 from sqlalchemy import event, insert, select, text
 
 from bot.callbacks import ChoiceCb, ClientCb, DealCb, PipelineCb
-from models.clients import Client
 from models.deals import Deal, DealEvent
 from models.reminders import Reminder
 from models.users import Role, User
-from services import deals, search
+from services import deals
 from services.deals import Draft, parse_amount
 from services.errors import DomainError, NotFound
-from tests.support.people import add_user
+from tests.support.people import add_client_row, add_user
 
 STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -124,12 +123,12 @@ async def people(session):
     admin = await add_user(session, 1, "Olga", role=Role.admin)
     anna = await add_user(session, 2, "Anna", role=Role.manager)
     boris = await add_user(session, 3, "Boris", role=Role.manager)
-    ivan = Client(name="Иван Петров", company="Ромашка", owner_id=anna.id, created_at=NOW, updated_at=NOW)
-    petr = Client(name="Пётр Сидоров", owner_id=boris.id, created_at=NOW, updated_at=NOW)
-    session.add_all([ivan, petr])
-    await session.flush()
-    for client in (ivan, petr):
-        await search.rebuild_terms(session, client, [])
+    ivan = await add_client_row(
+        session, anna.id, "Иван Петров", search_terms=True, company="Ромашка", created_at=NOW, updated_at=NOW
+    )
+    petr = await add_client_row(
+        session, boris.id, "Пётр Сидоров", search_terms=True, created_at=NOW, updated_at=NOW
+    )
     await session.commit()
     return {"admin": admin, "anna": anna, "boris": boris, "ivan": ivan, "petr": petr}
 
@@ -420,9 +419,7 @@ async def test_two_people_pressing_stage_buttons_at_once_change_it_once(pg_engin
     factory = create_session_factory(pg_engine)
     async with factory() as s:
         anna = await add_user(s, 2, "Anna", role=Role.manager)
-        ivan = Client(name="Иван", owner_id=2, created_at=NOW, updated_at=NOW)
-        s.add(ivan)
-        await s.flush()
+        ivan = await add_client_row(s, 2, "Иван", created_at=NOW, updated_at=NOW)
         deal = await deals.create(s, anna, ivan.id, Draft(title="x", stage="new"), STAGES, NOW)
         await s.commit()
         deal_id = deal.id

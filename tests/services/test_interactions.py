@@ -12,9 +12,9 @@ from models.deals import Deal
 from models.interactions import InteractionKind, InteractionOutcome
 from models.reminders import Reminder
 from models.users import Role, User
-from services import interactions, search
+from services import interactions
 from services.errors import DomainError, NotFound
-from tests.support.people import add_user
+from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 CALL, REACHED = InteractionKind.call, InteractionOutcome.reached
@@ -24,12 +24,8 @@ async def setup(session) -> tuple[User, User, User, Client, Client]:
     anna = await add_user(session, 1, "Anna", role=Role.manager)
     boris = await add_user(session, 2, "Boris", role=Role.manager)
     olga = await add_user(session, 3, "Olga", role=Role.admin)
-    mine = Client(name="Tom Sawyer", company="Raft", owner_id=1)
-    theirs = Client(name="Tom Thumb", owner_id=2)
-    session.add_all([mine, theirs])
-    await session.flush()
-    await search.rebuild_terms(session, mine, [])
-    await search.rebuild_terms(session, theirs, [])
+    mine = await add_client_row(session, 1, "Tom Sawyer", search_terms=True, company="Raft")
+    theirs = await add_client_row(session, 2, "Tom Thumb", search_terms=True)
     return anna, boris, olga, mine, theirs
 
 

@@ -19,7 +19,7 @@ from models.users import Role, User
 from services import loyalty
 from services import merge as merge_service
 from services.errors import DomainError
-from tests.support.people import add_user
+from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 ADMIN, ANNA = 1, 2
@@ -33,9 +33,7 @@ async def setup(session, *clients: str, linked: dict[str, int] | None = None) ->
         tg = (linked or {}).get(name)
         if tg is not None:
             await add_user(session, tg, name)
-        client = Client(name=name, owner_id=ANNA, telegram_id=tg, created_at=NOW, updated_at=NOW)
-        session.add(client)
-        await session.flush()
+        client = await add_client_row(session, ANNA, name, telegram_id=tg, created_at=NOW, updated_at=NOW)
         ids.append(client.id)
     return ids
 

@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from models.clients import Client
 from models.jobs import Job, JobStatus
 from models.reminders import Reminder, ReminderStatus
 from models.users import Role, User
 from services import reminders
 from services.errors import DomainError, NotFound
-from tests.support.people import add_user
+from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
 
@@ -147,9 +146,7 @@ async def test_agenda_groups_by_local_day_across_dst(session):
     # New York, Saturday 7 March 2026 20:00 EST (01:00 UTC on the 8th); DST starts at 02:00 on the 8th
     anna = await add_user(session, 1, role=Role.manager, timezone="America/New_York")
     now = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)
-    client = Client(name="Acme", owner_id=1)
-    session.add(client)
-    await session.flush()
+    client = await add_client_row(session, 1, "Acme")
     for text, due in (
         ("overdue", now - timedelta(minutes=1)),
         ("tonight 23:59 EST", datetime(2026, 3, 8, 4, 59, tzinfo=UTC)),
@@ -186,9 +183,7 @@ async def test_overdue_report_groups_by_owner_most_first(session):
 
 async def test_next_for_client(session):
     await add_user(session, 1, role=Role.manager)
-    client = Client(name="Acme", owner_id=1)
-    session.add(client)
-    await session.flush()
+    client = await add_client_row(session, 1, "Acme")
     assert await reminders.next_for_client(session, client.id) is None
     later = await reminders.create(session, 1, "later", NOW + timedelta(days=2), NOW, client_id=client.id)
     sooner = await reminders.create(session, 1, "sooner", NOW + timedelta(days=1), NOW, client_id=client.id)

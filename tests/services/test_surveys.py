@@ -21,7 +21,7 @@ from models.users import Role, User
 from services import consent
 from services import surveys as surveys_service
 from services.errors import DomainError
-from tests.support.people import add_user
+from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -138,9 +138,7 @@ def test_callback_data_fits_64_bytes(data):
 async def _client(session, *, telegram_id: int | None = 777, agreed: bool = True) -> Client:
     if await session.get(User, 10) is None:
         await add_user(session, 10, "Anna", role=Role.manager)
-    client = Client(name="Ivan", owner_id=10, telegram_id=telegram_id)
-    session.add(client)
-    await session.flush()
+    client = await add_client_row(session, 10, "Ivan", telegram_id=telegram_id)
     if agreed:
         await consent.set(session, client.id, Purpose.surveys, True, ConsentSource.button, None, "t", NOW)
     return client

@@ -146,3 +146,16 @@ async def add_user(session: AsyncSession, uid: int, name: str | None = None, **f
     session.add(row)
     await session.flush()
     return row
+
+
+async def add_client_row(
+    session: AsyncSession, owner_id: int, name: str, *, search_terms: bool = False, **fields: Any
+) -> Client:
+    """A clients row of `owner_id` on `session`, flushed, with only the columns given (timestamps,
+    telegram_id...); with `search_terms` also the terms /find looks up."""
+    client = Client(name=name, owner_id=owner_id, **fields)
+    session.add(client)
+    await session.flush()
+    if search_terms:
+        await search.rebuild_terms(session, client, [])
+    return client
