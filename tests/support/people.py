@@ -1,6 +1,6 @@
 """The people of the tests, made one way: staff joining by an invite or written straight into the
 database, client records as the clients service leaves them, and customers whose Telegram account is
-linked to their client record.
+linked to their client record; at the end, bare rows for service tests that have only a session.
 
 Every factory takes what the test used (ids, names, languages, time zones) as arguments. `target` is
 the running `app`, or a plain session factory for tests whose bot runs in another process (crash
