@@ -16,8 +16,8 @@ from bot.app import App, create_app
 from bot.config import Settings, load_settings
 from bot.db import create_engine, create_session_factory
 from services.clock import FakeClock
-from tests.db import Databases, truncate_all
 from tests.fakebot import FakeTelegram, FakeUser
+from tests.support.db import Databases, truncate_all
 
 BACKENDS = ["sqlite", "postgres"]
 

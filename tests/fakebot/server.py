@@ -155,7 +155,7 @@ class FakeTelegram:
         self.kill_hooks: list[KillHook] = []
         # Awaited once an update is confirmed, before its replies are read: for a bot that confirms
         # updates before it has handled them (polling with handle_as_tasks=True), a test sets this
-        # to something that waits until the bot's handling is done (see tests/test_batches_e2e.py).
+        # to something that waits until the bot's handling is done (see tests/e2e/test_batches.py).
         self.settle: Callable[[], Awaitable[None]] | None = None
 
     # --- lifecycle ---
