@@ -27,7 +27,7 @@ from bench import dbsetup  # noqa: E402
 from bench.roundtrip import Series, bare_dispatcher, bot_for, polling, timed  # noqa: E402
 from bench.seed import ADMIN_ID, BENCH_MANAGER_BASE  # noqa: E402
 from bot.app import create_app  # noqa: E402
-from bot.callbacks import ClientCb  # noqa: E402
+from bot.callbacks import CardAction, ClientCb, LanguageCb  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from models.clients import Client, ClientPhone  # noqa: E402
 from tests.fakebot import FakeTelegram, FakeUser  # noqa: E402
@@ -129,7 +129,7 @@ async def bench_app(server: FakeTelegram, db_url: str, n: int, warmup: int) -> d
                 # Never the card already shown: every press really edits the message.
                 cid, version = rng.choice([card for card in cards if card[0] != shown[0]])
                 shown[0] = cid
-                data = ClientCb(action="open", client_id=cid, version=version).pack()
+                data = ClientCb(action=CardAction.open, client_id=cid, version=version).pack()
                 return manager.press_data(data, message=card_message)
 
             results["client card"] = await measure("card", n, warmup, open_card, statements)
@@ -150,7 +150,10 @@ async def bench_bare(server: FakeTelegram, n: int, warmup: int) -> dict[str, Ser
             menu = (await person.send("/language")).last
             codes = ("ru", "en")  # alternate, so every press really edits the message
             press = await measure(
-                "press", n, warmup, lambda i: person.press_data(f"lang:{codes[i % 2]}", message=menu)
+                "press",
+                n,
+                warmup,
+                lambda i: person.press_data(LanguageCb(code=codes[i % 2]).pack(), message=menu),
             )
             return {"bare text": text, "bare callback": press}
     finally:
