@@ -101,14 +101,17 @@ class _Bucket:
     tokens: float
     updated: float
     quiet_until: float = 0.0
+    told_at: float = float("-inf")
 
 
 class FloodGuard(BaseMiddleware):
     """A token bucket per person: `rate` updates a second sustained, `burst` at once. Past it the
-    person is told once and their updates are dropped for `cooldown` seconds, before they cost a
-    database session, a lock or a reply."""
+    person is told (once in `TELL_EVERY` seconds) and their updates are dropped for `cooldown`
+    seconds, before they cost a database session, a lock or a reply; the bucket then refills from
+    empty, so someone who keeps flooding stays quiet until they stop."""
 
     MAX_TRACKED = 50_000
+    TELL_EVERY = 600.0
 
     def __init__(
         self,
@@ -124,7 +127,7 @@ class FloodGuard(BaseMiddleware):
         self._buckets: dict[int, _Bucket] = {}
 
     def allow(self, user_id: int) -> bool | None:
-        """True: go on. False: over the limit just now (tell them). None: still cooling down."""
+        """True: go on. False: over the limit just now (tell them). None: drop it silently."""
         now = self.monotonic()
         bucket = self._buckets.get(user_id)
         if bucket is None:
@@ -138,7 +141,11 @@ class FloodGuard(BaseMiddleware):
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return True
-        bucket.quiet_until = now + self.cooldown
+        bucket.quiet_until = bucket.updated = now + self.cooldown
+        bucket.tokens = 0.0
+        if now - bucket.told_at < self.TELL_EVERY:
+            return None
+        bucket.told_at = now
         return False
 
     def _forget_idle(self, now: float) -> None:
@@ -155,14 +162,14 @@ class FloodGuard(BaseMiddleware):
         if verdict:
             return await handler(event, data)
         if verdict is False:
-            log.warning("flood from %s: ignored for %s s", tg_user.id, self.cooldown)
+            log.warning("flood from %s: ignored while it goes on", tg_user.id)
             await self._tell(data, tg_user.id)
         return None
 
     async def _tell(self, data: dict[str, Any], user_id: int) -> None:
         chat: Chat | None = data.get("event_chat")
         with self.i18n.context(), self.i18n.use_locale(_language(data, self.i18n)):
-            text = _("⏳ Too many messages at once. I'll answer again in {seconds} seconds.").format(
+            text = _("⏳ Too many messages at once. I'm pausing: write again in {seconds} seconds.").format(
                 seconds=round(self.cooldown)
             )
         try:
