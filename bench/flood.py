@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/flood.py [--db URL] [--n 100] [--rate 2] [--flood 300]
 
-The real app polls the fake Bot API the way production does (updates handled as concurrent tasks),
+The real app polls the fake Bot API the way production does (bot/polling.py: updates handled as
+concurrent tasks, each confirmed once handled),
 with Telegram's overall limit of 30 messages a second enforced by the fake. A manager runs /find at
 `--rate` a second and the script measures each round trip, first with nobody else around, then while
 a stranger sends `--flood` messages at once and keeps sending 50 a second. It prints the manager's
@@ -28,6 +29,7 @@ from bench import dbsetup  # noqa: E402
 from bench.roundtrip import Collect, Series  # noqa: E402
 from bot.app import App, create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from bot.polling import Poller  # noqa: E402
 from models.users import Role, User  # noqa: E402
 from services import clients as clients_service  # noqa: E402
 from tests.fakebot import FakeTelegram  # noqa: E402
@@ -49,21 +51,15 @@ async def seed(app: App, clients: int) -> None:
 
 
 @asynccontextmanager
-async def polling_as_tasks(app: App):
-    task = asyncio.create_task(
-        app.dp.start_polling(
-            app.bot,
-            handle_as_tasks=True,
-            polling_timeout=1,
-            handle_signals=False,
-            close_bot_session=False,
-            allowed_updates=app.dp.resolve_used_update_types(),
-        )
-    )
+async def polling(app: App):
+    """The app's own production polling (bot/polling.py): updates run as concurrent tasks."""
+    stop = asyncio.Event()
+    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
+    task = asyncio.create_task(poller.run(stop))
     try:
         yield
     finally:
-        await app.dp.stop_polling()
+        stop.set()
         await asyncio.wait_for(task, 10)
 
 
@@ -122,7 +118,7 @@ async def run(args: argparse.Namespace) -> None:
         try:
             await seed(app, args.clients)
             await app.startup(start_scheduler=False)
-            async with polling_as_tasks(app):
+            async with polling(app):
                 await tg.wait_for_bot()
                 await manager_series(tg, 10, args.rate)  # warm-up
                 idle = await manager_series(tg, args.n, args.rate)
