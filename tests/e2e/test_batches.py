@@ -1,7 +1,8 @@
-"""Several updates in ONE getUpdates response, handled by a dispatcher that runs updates as concurrent
-tasks (`handle_as_tasks=True`, what `python main.py run` does): updates of one chat must still be
-handled one at a time in arrival order, a double tap must write once and answer without an apology,
-and updates of different chats must still run side by side. Every test runs on SQLite and PostgreSQL.
+"""Several updates in ONE getUpdates response, handled by the app's production polling (bot/polling.py,
+what `python main.py run` does), which runs updates as concurrent tasks: updates of one chat must
+still be handled one at a time in arrival order, a double tap must write once and answer without an
+apology, and updates of different chats must still run side by side. Every test runs on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import App, create_app
 from bot.callbacks import ClientCb, DealCb
 from bot.config import Settings
+from bot.polling import Poller
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent
 from models.deals import DealEvent
@@ -36,37 +38,21 @@ APOLOGY = "Извините, у нас что-то пошло не так"
 IVAN = 500
 
 
-async def drain_handlers(app: App, tg: FakeTelegram) -> None:
-    """Every update the dispatcher took is handled (its task ended) and no call is running."""
-    while tasks := set(app.dp._handle_update_tasks):
-        await asyncio.wait(tasks)
-    await tg.wait_idle()
-
-
 @asynccontextmanager
 async def concurrent_app(settings: Settings, clock: FakeClock, engine: AsyncEngine, tg: FakeTelegram):
-    """The real app polling the fake with handle_as_tasks=True; the fake waits for the handler tasks
-    before it reads an update's replies (an update is confirmed before it is handled)."""
+    """The real app on its production polling (bot/polling.py): the updates of a batch run as
+    concurrent tasks, and each is confirmed to the fake only once it was handled, so an update's
+    replies are all there when the fake reports it confirmed."""
     app = create_app(settings, clock=clock, engine=engine)
     await app.startup(start_scheduler=False)
-    polling = asyncio.create_task(
-        app.dp.start_polling(
-            app.bot,
-            handle_as_tasks=True,
-            polling_timeout=1,
-            handle_signals=False,
-            close_bot_session=False,
-            allowed_updates=app.dp.resolve_used_update_types(),
-        )
-    )
-    tg.settle = lambda: drain_handlers(app, tg)
+    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poller.run(stop))
     try:
         yield app
     finally:
-        tg.settle = None
-        await app.dp.stop_polling()
+        stop.set()
         await asyncio.wait_for(polling, 10)
-        await drain_handlers(app, tg)
         await app.shutdown()
 
 
