@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import App, create_app
+from bot.app import App
 from bot.callbacks import ClientCb, DealCb
-from bot.config import Settings
-from bot.polling import Poller
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent
 from models.deals import DealEvent
@@ -29,8 +26,8 @@ from models.users import User
 from services import deals as deals_service
 from services.clock import FakeClock
 from services.deals import Draft
-from tests.conftest import ADMIN_ID, app_settings
-from tests.fakebot import FakeTelegram, FakeUser, Replies
+from tests.conftest import ADMIN_ID, app_settings, polling_app
+from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies
 from tests.support.people import client_record, linked_customer
 from tests.support.workspace import STAGES
 
@@ -38,27 +35,9 @@ APOLOGY = "Извините, у нас что-то пошло не так"
 IVAN = 500
 
 
-@asynccontextmanager
-async def concurrent_app(settings: Settings, clock: FakeClock, engine: AsyncEngine, tg: FakeTelegram):
-    """The real app on its production polling (bot/polling.py): the updates of a batch run as
-    concurrent tasks, and each is confirmed to the fake only once it was handled, so an update's
-    replies are all there when the fake reports it confirmed."""
-    app = create_app(settings, clock=clock, engine=engine)
-    await app.startup(start_scheduler=False)
-    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
-    stop = asyncio.Event()
-    polling = asyncio.create_task(poller.run(stop))
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(polling, 10)
-        await app.shutdown()
-
-
 @pytest.fixture
 async def app(tg: FakeTelegram, db_url: str, engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[App]:
-    async with concurrent_app(app_settings(tg, db_url), clock, engine, tg) as running:
+    async with polling_app(app_settings(tg, db_url), clock, engine) as running:
         await tg.wait_for_bot()
         yield running
 
@@ -205,3 +184,140 @@ async def test_updates_of_two_chats_in_one_batch_run_concurrently(app, tg):
     assert "Здравствуйте, Anna!" in anna.last.text and "Здравствуйте, Boris!" in boris.last.text
     assert first.update_id + 1 == second.update_id
     assert not tg.errors
+
+
+# --- every dialog: two quick inputs are two steps in order; a double tap writes once ---
+#
+# A dialog's opening button and the value typed right after it arrive in one batch: the value must
+# be handled after the button put the dialog at its step (else it would land nowhere, "Не понял
+# вас"). A confirming or choosing button pressed twice in one batch writes once and answers both
+# presses without the apology.
+
+
+async def open_card(person: FakeUser, client_id: int, version: int = 1) -> BotMessage:
+    await person.send("/start")
+    data = ClientCb(action="open", client_id=client_id, version=version).pack()
+    return (await person.press_data(data, message=person.last)).last
+
+
+async def client_row(app: App, client_id: int) -> Client:
+    async with app.session_factory() as s:
+        return await s.get_one(Client, client_id)
+
+
+async def phones_of(app: App, client_id: int) -> list[str]:
+    async with app.session_factory() as s:
+        rows = await s.scalars(
+            select(ClientPhone.e164).where(ClientPhone.client_id == client_id).order_by(ClientPhone.id)
+        )
+        return list(rows.all())
+
+
+async def test_add_dialog_company_and_tags_in_one_batch(app, tg, admin):
+    await admin.send("/add")
+    await admin.send("Иван Петров")
+    await admin.press("⏭ Пропустить")  # phone
+    await admin.press("⏭ Пропустить")  # email
+    batch = await tg.send_batch(admin.send("ООО Ромашка"), admin.send("vip"))
+    assert admin.last.text.startswith("✅ Клиент добавлен.") and "🏷 #vip" in admin.last.text
+    async with app.session_factory() as s:
+        [client] = (await s.scalars(select(Client))).all()
+    assert (client.name, client.company) == ("Иван Петров", "ООО Ромашка")
+    no_apology(tg, admin, *batch)
+    answered(tg)
+
+
+async def test_add_dialog_skip_pressed_twice_skips_one_step(app, tg, admin):
+    await admin.send("/add")
+    await admin.send("Иван Петров")
+    first, second = await tg.send_batch(admin.press("⏭ Пропустить"), admin.press("⏭ Пропустить"))
+    assert "Шаг 3 из 5" in admin.last.text  # the email step, not the company one
+    assert second.callback_answer.text == "Этот шаг уже пройден."
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+
+
+@pytest.mark.parametrize(
+    ("label", "typed", "column", "saved"),
+    [
+        ("Имя", "Пётр Иванов", "name", "Пётр Иванов"),
+        ("Email", "IVAN@Example.RU", "email", "ivan@example.ru"),
+        ("Компания", "ООО Ромашка", "company", "ООО Ромашка"),
+        ("Часовой пояс", "asia/novosibirsk", "timezone", "Asia/Novosibirsk"),
+    ],
+)
+async def test_client_edit_a_field_and_its_value_in_one_batch(app, tg, admin, label, typed, column, saved):
+    client_id = await client_record(app, ADMIN_ID, "Иван")
+    card = await open_card(admin, client_id)
+    await admin.press("✏️ Изменить", message=card)
+    batch = await tg.send_batch(admin.press(label), admin.send(typed))
+    assert admin.last.text.startswith("✅ Сохранено."), admin.last.text
+    assert getattr(await client_row(app, client_id), column) == saved
+    answered(tg, batch[0])
+    no_apology(tg, admin, *batch)
+
+
+async def test_client_edit_clear_pressed_twice_clears_once(app, tg, admin):
+    client_id = await client_record(app, ADMIN_ID, "Иван", email="ivan@example.ru")
+    card = await open_card(admin, client_id)
+    await admin.press("✏️ Изменить", message=card)
+    await admin.press("Email")
+    first, second = await tg.send_batch(admin.press("🧹 Очистить"), admin.press("🧹 Очистить"))
+    client = await client_row(app, client_id)
+    assert client.email is None and client.version == 2
+    assert len([m for m in admin.messages if (m.text or "").startswith("✅ Сохранено.")]) == 1
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+
+
+async def test_client_phone_add_and_the_number_in_one_batch_and_a_double_removal(app, tg, admin):
+    await admin.send("/add Иван +7 999 123-45-67")
+    async with app.session_factory() as s:
+        client_id = await s.scalar(select(Client.id))
+    card = await open_card(admin, client_id)
+    await admin.press("✏️ Изменить", message=card)
+    await admin.press("Телефоны")
+    batch = await tg.send_batch(admin.press("➕ Добавить номер"), admin.send("8 916 111 22 33"))
+    assert "📞 +7 999 123-45-67, +7 916 111-22-33" in admin.last.text
+    assert await phones_of(app, client_id) == ["+79991234567", "+79161112233"]
+    answered(tg, batch[0])
+    no_apology(tg, admin, *batch)
+    await admin.press("✏️ Изменить")
+    await admin.press("Телефоны")
+    first, second = await tg.send_batch(
+        admin.press("❌ +7 999 123-45-67"), admin.press("❌ +7 999 123-45-67")
+    )
+    assert await phones_of(app, client_id) == ["+79161112233"]
+    assert first.callback_answer.text == "Удалено."
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+
+
+async def test_client_note_button_and_its_text_in_one_batch_and_a_double_tap(app, tg, admin):
+    client_id = await client_record(app, ADMIN_ID, "Иван")
+    card = await open_card(admin, client_id)
+    batch = await tg.send_batch(admin.press("🗒 Заметка", message=card), admin.send("Любит чай"))
+    note = (await client_row(app, client_id)).note
+    assert note is not None and note.endswith("Любит чай")
+    answered(tg, batch[0])
+    no_apology(tg, admin, *batch)
+    card = await open_card(admin, client_id, version=2)
+    batch = await tg.send_batch(
+        admin.press("🗒 Заметка", message=card),
+        admin.press("🗒 Заметка", message=card),
+        admin.send("И печенье"),
+    )
+    note = (await client_row(app, client_id)).note
+    assert note.count("Любит чай") == 1 and note.count("И печенье") == 1
+    answered(tg, batch[0], batch[1])
+    no_apology(tg, admin, *batch)
+
+
+async def test_find_and_the_query_in_one_batch(app, tg, admin):
+    await client_record(app, ADMIN_ID, "Пётр Ёлкин", company="ООО Ромашка")
+    await admin.send("/start")
+    batch = await tg.send_batch(admin.send("/find"), admin.send("ромашка"))
+    assert "👤 Пётр Ёлкин" in admin.last.text
+    assert not any((m.text or "").startswith("Не понял вас") for m in admin.messages)
+    no_apology(tg, admin, *batch)
+    answered(tg)
