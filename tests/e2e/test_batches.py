@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from bot.app import App
 from bot.callbacks import ClientCb, DealCb
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent
-from models.deals import DealEvent
+from models.deals import Deal, DealEvent
+from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.loyalty import LedgerEntry, Purchase
 from models.reminders import Reminder, ReminderStatus
 from models.users import User
@@ -28,10 +31,10 @@ from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings, polling_app
 from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies
-from tests.support.people import client_record, linked_customer
-from tests.support.workspace import STAGES
+from tests.support.people import client_record, linked_customer, manager
+from tests.support.workspace import STAGES, reminders_of
 
-APOLOGY = "Извините, у нас что-то пошло не так"
+APOLOGIES = ("Извините, у нас что-то пошло не так", "Sorry, something went wrong")
 IVAN = 500
 
 
@@ -50,11 +53,17 @@ async def count(app: App, model: Any, *where: Any) -> int:
 NOT_MODIFIED = "message is not modified"
 
 
+def apologises(text: str | None) -> bool:
+    return any(apology in (text or "") for apology in APOLOGIES)
+
+
 def no_apology(tg: FakeTelegram, person: FakeUser, *batch: Replies) -> None:
     """Nobody got "Sorry, something went wrong", neither as a message nor as a callback answer."""
-    assert not [m.text for m in person.messages if APOLOGY in (m.text or "")]
-    assert not [p.get("text") for p in tg.calls_of("answerCallbackQuery") if APOLOGY in (p.get("text") or "")]
-    assert all(APOLOGY not in (r.callback_answer.text or "") for r in batch if r.callback_answer)
+    assert not [m.text for m in person.messages if apologises(m.text)]
+    assert not [p.get("text") for p in tg.calls_of("answerCallbackQuery") if apologises(p.get("text"))]
+    assert not [
+        r.callback_answer.text for r in batch if r.callback_answer and apologises(r.callback_answer.text)
+    ]
 
 
 def answered(tg: FakeTelegram, *batch: Replies) -> None:
@@ -321,3 +330,138 @@ async def test_find_and_the_query_in_one_batch(app, tg, admin):
     assert not any((m.text or "").startswith("Не понял вас") for m in admin.messages)
     no_apology(tg, admin, *batch)
     answered(tg)
+
+
+async def test_log_kind_outcome_note_and_next_step(app, tg, clock):
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    client_id = await client_record(app, 201, "Tom")
+    await anna.press_data(ClientCb(action="log", client_id=client_id, version=1).pack(), message=anna.last)
+    kind = await tg.send_batch(anna.press("📞 Call"), anna.press("📞 Call"))
+    assert "How did it go?" in anna.last.text
+    outcome = await tg.send_batch(anna.press("✅ Reached"), anna.press("✅ Reached"))
+    assert "Add a note" in anna.last.text
+    steps = await tg.send_batch(anna.send("They agreed"), anna.send("tomorrow 10am send the offer"))
+    assert anna.last.text.startswith("✅ Logged: 📞 Call · ✅ Reached with Tom.")
+    async with app.session_factory() as s:
+        [entry] = (await s.scalars(select(Interaction).where(Interaction.client_id == client_id))).all()
+    assert (entry.kind, entry.outcome, entry.note) == (
+        InteractionKind.call,
+        InteractionOutcome.reached,
+        "They agreed",
+    )
+    [reminder] = await reminders_of(app, 201)
+    assert (reminder.text, reminder.client_id) == ("send the offer", client_id)
+    assert reminder.due_at == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+    answered(tg, *kind, *outcome)
+    no_apology(tg, anna, *kind, *outcome, *steps)
+
+
+async def test_remind_from_the_card_when_and_what_in_one_batch(app, tg):
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    client_id = await client_record(app, 201, "Tom")
+    card = await open_card(anna, client_id)
+    batch = await tg.send_batch(
+        anna.press("⏰ Remind", message=card), anna.send("tomorrow 10am"), anna.send("call him")
+    )
+    assert "Client: Tom" in anna.last.text
+    [reminder] = await reminders_of(app, 201)
+    assert (reminder.text, reminder.client_id) == ("call him", client_id)
+    assert reminder.due_at == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+    answered(tg, batch[0])
+    no_apology(tg, anna, *batch)
+
+
+async def deal_of(app: App) -> Deal:
+    async with app.session_factory() as s:
+        return await s.scalar(select(Deal))
+
+
+async def deal_events(app: App, deal_id: int) -> list[tuple[str, str | None, str | None]]:
+    async with app.session_factory() as s:
+        rows = await s.scalars(select(DealEvent).where(DealEvent.deal_id == deal_id).order_by(DealEvent.id))
+        return [(e.kind, e.old_value, e.new_value) for e in rows]
+
+
+async def test_newdeal_every_step_batched_and_its_buttons_double_tapped(app, tg, admin):
+    await client_record(app, ADMIN_ID, "Иван Петров")
+    await admin.send("/start")
+    found = await tg.send_batch(admin.send("/newdeal"), admin.send("иван"))
+    assert admin.last.text == "Выберите клиента:"
+    chosen = await tg.send_batch(admin.press("Иван Петров"), admin.press("Иван Петров"))
+    assert "Как она называется?" in admin.last.text
+    typed = await tg.send_batch(admin.send("Поставка"), admin.send("150 000 ₽"))
+    assert "Этап?" in admin.last.text
+    staged = await tg.send_batch(admin.press("переговоры"), admin.press("переговоры"))
+    assert "Ожидаемая дата закрытия?" in admin.last.text
+    rest = await tg.send_batch(
+        admin.send("25.12.2026"), admin.send("Отправить КП"), admin.send("завтра в 10")
+    )
+    assert admin.last.text.startswith("✅ Сделка создана.")
+    deal = await deal_of(app)
+    assert (deal.title, deal.amount, deal.currency, deal.stage) == (
+        "Поставка",
+        Decimal("150000"),
+        "RUB",
+        "negotiation",
+    )
+    assert deal.expected_close == date(2026, 12, 25)
+    async with app.session_factory() as s:
+        [reminder] = (await s.scalars(select(Reminder))).all()
+    assert (reminder.text, reminder.deal_id) == ("Отправить КП", deal.id)
+    assert await count(app, Deal) == 1
+    answered(tg, *chosen, *staged)
+    no_apology(tg, admin, *found, *chosen, *typed, *staged, *rest)
+
+
+async def new_deal(app: App, title: str = "Поставка", **draft: Any) -> int:
+    client_id = await client_record(app, ADMIN_ID, "Иван Петров")
+    async with app.session_factory() as s, s.begin():
+        user = await s.get_one(User, ADMIN_ID)
+        draft.setdefault("stage", "new")
+        deal = await deals_service.create(
+            s, user, client_id, Draft(title=title, **draft), STAGES, app.clock.now()
+        )
+        return deal.id
+
+
+async def open_deal(person: FakeUser, deal_id: int) -> BotMessage:
+    await person.send("/start")
+    return (await person.press_data(DealCb(action="open", deal_id=deal_id).pack(), message=person.last)).last
+
+
+async def test_deal_edit_a_field_and_its_value_in_one_batch_and_a_double_removal(app, tg, admin):
+    deal_id = await new_deal(app, expected_close=date(2026, 4, 1))
+    await open_deal(admin, deal_id)
+    await admin.press("✏️ Изменить")
+    renamed = await tg.send_batch(admin.press("Название"), admin.send("Поставка и монтаж"))
+    assert "✅ Сохранено." in admin.last.text and "💼 Поставка и монтаж" in admin.last.text
+    await admin.press("✏️ Изменить")
+    await admin.press("Дата закрытия")
+    removed = await tg.send_batch(admin.press("Удалить"), admin.press("Удалить"))
+    deal = await deal_of(app)
+    assert (deal.title, deal.expected_close) == ("Поставка и монтаж", None)
+    assert [e for e in await deal_events(app, deal_id) if e[0] != "created"] == [
+        ("title", "Поставка", "Поставка и монтаж"),
+        ("close_date", "2026-04-01", None),
+    ]
+    answered(tg, renamed[0], *removed)
+    no_apology(tg, admin, *renamed, *removed)
+
+
+async def test_lost_pressed_twice_and_the_reason_in_one_batch(app, tg, admin):
+    deal_id = await new_deal(app)
+    card = await open_deal(admin, deal_id)
+    batch = await tg.send_batch(
+        admin.press("→ проиграна", message=card),
+        admin.press("→ проиграна", message=card),
+        admin.send("Дорого"),
+    )
+    assert "Причина проигрыша: Дорого" in admin.last.text
+    deal = await deal_of(app)
+    assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
+    assert [e for e in await deal_events(app, deal_id) if e[0] != "created"] == [
+        ("stage", "new", "lost"),
+        ("lost_reason", None, "Дорого"),
+    ]
+    answered(tg, batch[0], batch[1])
+    no_apology(tg, admin, *batch)
