@@ -23,15 +23,16 @@ from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent
 from models.deals import Deal, DealEvent
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
-from models.loyalty import LedgerEntry, Purchase
+from models.loyalty import Gift, GiftRequest, LedgerEntry, LoyaltyAccount, LoyaltySettings, Purchase
 from models.reminders import Reminder, ReminderStatus
 from models.users import User
 from services import deals as deals_service
+from services import loyalty
 from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings, polling_app
 from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies
-from tests.support.people import client_record, linked_customer, manager
+from tests.support.people import client_record, link_customer, linked_customer, manager
 from tests.support.workspace import STAGES, reminders_of
 
 APOLOGIES = ("Извините, у нас что-то пошло не так", "Sorry, something went wrong")
@@ -463,5 +464,128 @@ async def test_lost_pressed_twice_and_the_reason_in_one_batch(app, tg, admin):
         ("stage", "new", "lost"),
         ("lost_reason", None, "Дорого"),
     ]
+    answered(tg, batch[0], batch[1])
+    no_apology(tg, admin, *batch)
+
+
+# --- loyalty ---
+
+
+async def ledger(app: App, client_id: int) -> list[tuple[str, int]]:
+    async with app.session_factory() as s:
+        rows = await s.scalars(
+            select(LedgerEntry).where(LedgerEntry.client_id == client_id).order_by(LedgerEntry.id)
+        )
+        return [(e.kind, e.points) for e in rows]
+
+
+async def points_card(person: FakeUser, client_id: int) -> BotMessage:
+    await person.send("/start")
+    data = ClientCb(action="loyalty", client_id=client_id, version=1).pack()
+    return (await person.press_data(data, message=person.last)).last
+
+
+async def test_a_purchase_amount_and_points_in_one_batch(app, tg, admin):
+    client_id = await client_record(app, ADMIN_ID, "Иван Петров")
+    card = await points_card(admin, client_id)
+    batch = await tg.send_batch(admin.press("🛒 Покупка", message=card), admin.send("1000"), admin.send("0"))
+    assert "Проверьте покупку" in admin.last.text
+    done = await admin.press("✅ Подтвердить")
+    assert done.last.text.startswith("✅ Покупка записана")
+    async with app.session_factory() as s:
+        [purchase] = (await s.scalars(select(Purchase))).all()
+    assert purchase.amount == Decimal(1000) and purchase.client_id == client_id
+    answered(tg, batch[0])
+    no_apology(tg, admin, *batch, done)
+
+
+async def test_an_admin_reversal_pressed_twice_and_its_amount_in_one_batch(app, tg, admin):
+    client_id = await client_record(app, ADMIN_ID, "Иван")
+    await link_customer(app, tg, IVAN, client_id)
+    card = await points_card(admin, client_id)
+    batch = await tg.send_batch(
+        admin.press("↩️ Корректировка", message=card),
+        admin.press("↩️ Корректировка", message=card),
+        admin.send("-30 возврат товара"),
+    )
+    assert admin.last.text.startswith("✅ Баллы скорректированы.")
+    assert await ledger(app, client_id) == [("welcome", 100), ("reversal", -30)]
+    answered(tg, batch[0], batch[1])
+    no_apology(tg, admin, *batch)
+
+
+async def test_a_gift_ordered_twice_and_handed_over_twice_counts_once(app, tg, admin):
+    anna = await manager(app, tg, 200, "Anna")
+    async with app.session_factory() as s, s.begin():
+        await loyalty.add_gift(s, await s.get_one(User, ADMIN_ID), "Кружка 50", app.clock.now())
+    client_id = await client_record(app, 200, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)  # the welcome bonus: 100
+    await ivan.send("/gifts")
+    chosen = await tg.send_batch(ivan.press("🎁 Кружка — 50"), ivan.press("🎁 Кружка — 50"))
+    asked = ivan.last
+    ordered = await tg.send_batch(
+        ivan.press("✅ Заказать", message=asked), ivan.press("✅ Заказать", message=asked)
+    )
+    async with app.session_factory() as s:
+        assert (await s.scalars(select(GiftRequest.status))).all() == ["reserved"]
+    assert len([m for m in ivan.messages if (m.text or "").startswith("✅ Заказано")]) == 1
+    await app.queue.drain()
+    task = anna.last
+    handed = await tg.send_batch(anna.press("✅ Вручён", message=task), anna.press("✅ Вручён", message=task))
+    async with app.session_factory() as s:
+        assert (await s.scalars(select(GiftRequest.status))).all() == ["handed"]
+    kinds = [kind for kind, _ in await ledger(app, client_id)]
+    assert kinds == ["welcome", "gift_reserve", "gift_handed"]
+    answered(tg, *chosen, *ordered, *handed)
+    no_apology(tg, ivan, *chosen, *ordered)
+    no_apology(tg, anna, *handed)
+
+
+async def test_a_gift_request_cancelled_twice_returns_the_points_once(app, tg, admin):
+    anna = await manager(app, tg, 200, "Anna")
+    async with app.session_factory() as s, s.begin():
+        await loyalty.add_gift(s, await s.get_one(User, ADMIN_ID), "Кружка 50", app.clock.now())
+    client_id = await client_record(app, 200, "Иван")
+    ivan = await link_customer(app, tg, IVAN, client_id)
+    await ivan.send("/gifts")
+    asked = (await ivan.press("🎁 Кружка — 50")).last
+    await ivan.press("✅ Заказать", message=asked)
+    await app.queue.drain()
+    task = anna.last
+    cancelled = await tg.send_batch(
+        anna.press("✖️ Отмена", message=task), anna.press("✖️ Отмена", message=task)
+    )
+    async with app.session_factory() as s:
+        assert (await s.scalars(select(GiftRequest.status))).all() == ["cancelled"]
+        balance = (await s.get_one(LoyaltyAccount, client_id)).balance
+    assert balance == 100
+    assert [kind for kind, _ in await ledger(app, client_id)] == ["welcome", "gift_reserve", "gift_return"]
+    answered(tg, *cancelled)
+    no_apology(tg, anna, *cancelled)
+
+
+async def test_a_loyalty_setting_and_its_value_in_one_batch(app, tg, admin):
+    shown = (await admin.send("/loyalty")).last
+    batch = await tg.send_batch(admin.press("Баллы за покупку, %", message=shown), admin.send("2,5"))
+    assert admin.last.text.startswith("✅ Сохранено.")
+    assert "Баллы за покупку: 2,5% от оплаченного деньгами" in admin.last.text
+    async with app.session_factory() as s:
+        [settings] = (await s.scalars(select(LoyaltySettings))).all()
+    assert settings.earn_percent == Decimal("2.5")
+    answered(tg, batch[0])
+    no_apology(tg, admin, *batch)
+
+
+async def test_a_gift_added_to_the_catalog_with_its_button_pressed_twice(app, tg, admin):
+    await admin.send("/loyalty")
+    catalog = (await admin.press("🎁 Каталог подарков")).last
+    batch = await tg.send_batch(
+        admin.press("➕ Добавить подарок", message=catalog),
+        admin.press("➕ Добавить подарок", message=catalog),
+        admin.send("Кружка 500"),
+    )
+    assert "Добавлено: Кружка" in admin.last.text
+    async with app.session_factory() as s:
+        assert [(g.name, g.points) for g in (await s.scalars(select(Gift))).all()] == [("Кружка", 500)]
     answered(tg, batch[0], batch[1])
     no_apology(tg, admin, *batch)
