@@ -18,25 +18,28 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App
-from bot.callbacks import ClientCb, DealCb
+from bot.callbacks import ClientCb, DealCb, LanguageCb
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent
+from models.customers import CustomerLead, ForgetRequest
 from models.deals import Deal, DealEvent
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.loyalty import Gift, GiftRequest, LedgerEntry, LoyaltyAccount, LoyaltySettings, Purchase
 from models.reminders import Reminder, ReminderStatus
-from models.users import User
+from models.surveys import Survey
+from models.users import Role, User
 from services import deals as deals_service
 from services import loyalty
 from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings, polling_app
+from tests.e2e.test_surveys import questions, sent_survey
 from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies
-from tests.support.people import client_record, link_customer, linked_customer, manager
+from tests.support.people import client_record, link_customer, linked_customer, manager, manager_via_invite
 from tests.support.workspace import STAGES, reminders_of
 
 APOLOGIES = ("Извините, у нас что-то пошло не так", "Sorry, something went wrong")
-IVAN = 500
+IVAN, EVE = 500, 502
 
 
 @pytest.fixture
@@ -589,3 +592,122 @@ async def test_a_gift_added_to_the_catalog_with_its_button_pressed_twice(app, tg
         assert [(g.name, g.points) for g in (await s.scalars(select(Gift))).all()] == [("Кружка", 500)]
     answered(tg, batch[0], batch[1])
     no_apology(tg, admin, *batch)
+
+
+# --- customers, surveys and the people's own settings ---
+
+
+async def test_a_survey_score_and_the_comment_in_one_batch_with_the_score_double_tapped(app, tg, clock):
+    await manager(app, tg, 200, "Anna")
+    _, ivan, survey = await sent_survey(app, tg, clock, owner_id=200)
+    asked = questions(ivan)[0]
+    rated = await tg.send_batch(ivan.press("4", message=asked), ivan.press("4", message=asked))
+    batch = await tg.send_batch(
+        ivan.press("9", message=asked), ivan.press("9", message=asked), ivan.send("Всё отлично")
+    )
+    async with app.session_factory() as s:
+        row = await s.get_one(Survey, survey.id)
+    assert (row.csat, row.nps, row.comment) == (4, 9, "Всё отлично") and row.completed_at is not None
+    assert not any((m.text or "").startswith("Не понял вас") for m in ivan.messages)
+    answered(tg, *rated, batch[0], batch[1])
+    no_apology(tg, ivan, *rated, *batch)
+
+
+async def test_timezone_typed_right_after_the_command_and_a_zone_button_double_tapped(app, tg):
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    typed = await tg.send_batch(anna.send("/timezone"), anna.send("новосибирск"))
+    assert "Your time zone: Novosibirsk (UTC+07:00)." in anna.last.text
+    assert await zone_of(app, 201) == "Asia/Novosibirsk"
+    shown = (await anna.send("/timezone")).last
+    chosen = await tg.send_batch(
+        anna.press("Vladivostok +10", message=shown), anna.press("Vladivostok +10", message=shown)
+    )
+    assert await zone_of(app, 201) == "Asia/Vladivostok"
+    assert "✓ Vladivostok +10" in shown.labels
+    answered(tg, *chosen)
+    no_apology(tg, anna, *typed, *chosen)
+
+
+async def zone_of(app: App, uid: int) -> str | None:
+    async with app.session_factory() as s:
+        return (await s.get_one(User, uid)).timezone
+
+
+async def test_language_chosen_twice_saves_it_once(app, tg):
+    anna = await manager(app, tg, 201, "Anna", lang="en", language="en")
+    menu = (await anna.send("/language")).last
+    data = LanguageCb(code="ru").pack()
+    first, second = await tg.send_batch(
+        anna.press_data(data, message=menu), anna.press_data(data, message=menu)
+    )
+    async with app.session_factory() as s:
+        assert (await s.get_one(User, 201)).language == "ru"
+    answered(tg, first, second)
+    no_apology(tg, anna, first, second)
+
+
+async def test_forget_confirmed_twice_and_marked_handled_twice_count_once(app, tg, admin):
+    await admin.send("/start")
+    client_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Иван Петров", first_name="Иван")
+    ask = (await ivan.send("/forget")).last
+    confirmed = await tg.send_batch(
+        ivan.press("Да, забудьте меня", message=ask), ivan.press("Да, забудьте меня", message=ask)
+    )
+    assert "больше не привязан" in ask.text
+    assert (await client_row(app, client_id)).telegram_id is None
+    async with app.session_factory() as s:
+        [request] = (await s.scalars(select(ForgetRequest))).all()
+    await app.queue.drain()
+    notice = admin.last
+    assert "просит забыть его (/forget)" in notice.text
+    handled = await tg.send_batch(
+        admin.press("✅ Обработано", message=notice), admin.press("✅ Обработано", message=notice)
+    )
+    async with app.session_factory() as s:
+        assert (await s.get_one(ForgetRequest, request.id)).handled_by == ADMIN_ID
+    assert "✅ Обработано: Olga Admin." in notice.text
+    answered(tg, *confirmed, *handled)
+    no_apology(tg, ivan, *confirmed)
+    no_apology(tg, admin, *handled)
+
+
+async def test_a_leads_take_pressed_twice_makes_one_client(app, tg, admin):
+    eve = tg.user(EVE, "Ева", language_code="ru")
+    await eve.send("/start")
+    async with app.session_factory() as s, s.begin():
+        s.add(CustomerLead(user_id=EVE, client_id=None, phone="+79165554433", created_at=app.clock.now()))
+    listing = (await admin.send("/leads")).last
+    assert listing.labels == ["✋ Взять 1"]
+    first, second = await tg.send_batch(
+        admin.press("✋ Взять 1", message=listing), admin.press("✋ Взять 1", message=listing)
+    )
+    assert "Вы взяли лида Ева" in first.callback_answer.text
+    async with app.session_factory() as s:
+        [client] = (await s.scalars(select(Client))).all()
+        assert (await s.scalar(select(CustomerLead))).client_id == client.id
+    assert client.owner_id == ADMIN_ID
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+
+
+@pytest.mark.parametrize(
+    ("label", "role", "active"),
+    [
+        ("🚫 Отключить доступ", Role.manager, False),
+        ("👑 Сделать администратором", Role.admin, True),
+    ],
+)
+async def test_a_team_action_pressed_twice_acts_once(app, tg, admin, label, role, active):
+    anna = await manager_via_invite(app, tg, admin, 200, "Anna")
+    await admin.send("/team")
+    card = (await admin.press("👤 Anna")).last
+    first, second = await tg.send_batch(admin.press(label, message=card), admin.press(label, message=card))
+    assert first.callback_answer.text == "Готово."
+    async with app.session_factory() as s:
+        member = await s.get_one(User, 200)
+    assert (member.role, member.is_active) == (role, active)
+    await app.queue.drain()
+    notices = [m for m in anna.messages if "Olga Admin" in (m.text or "")]
+    assert len(notices) == 1, [m.text for m in anna.messages]
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
