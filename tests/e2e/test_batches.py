@@ -34,11 +34,11 @@ from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings, polling_app
 from tests.e2e.test_surveys import questions, sent_survey
-from tests.fakebot import BotMessage, FakeTelegram, FakeUser, Replies
+from tests.fakebot import BotMessage, FakeTelegram, FakeUser
+from tests.support.checks import answered, no_apology
 from tests.support.people import client_record, link_customer, linked_customer, manager, manager_via_invite
 from tests.support.workspace import STAGES, reminders_of
 
-APOLOGIES = ("Извините, у нас что-то пошло не так", "Sorry, something went wrong")
 IVAN, EVE = 500, 502
 
 
@@ -52,31 +52,6 @@ async def app(tg: FakeTelegram, db_url: str, engine: AsyncEngine, clock: FakeClo
 async def count(app: App, model: Any, *where: Any) -> int:
     async with app.session_factory() as s:
         return await s.scalar(select(func.count()).select_from(model).where(*where))
-
-
-NOT_MODIFIED = "message is not modified"
-
-
-def apologises(text: str | None) -> bool:
-    return any(apology in (text or "") for apology in APOLOGIES)
-
-
-def no_apology(tg: FakeTelegram, person: FakeUser, *batch: Replies) -> None:
-    """Nobody got "Sorry, something went wrong", neither as a message nor as a callback answer."""
-    assert not [m.text for m in person.messages if apologises(m.text)]
-    assert not [p.get("text") for p in tg.calls_of("answerCallbackQuery") if apologises(p.get("text"))]
-    assert not [
-        r.callback_answer.text for r in batch if r.callback_answer and apologises(r.callback_answer.text)
-    ]
-
-
-def answered(tg: FakeTelegram, *batch: Replies) -> None:
-    """Each press of the batch got its callback answered (the spinner stops), and no call failed
-    (but redrawing a screen exactly as it is, which Telegram refuses as "not modified")."""
-    for replies in batch:
-        assert replies.callback_answer is not None, f"update {replies.update_id} was never answered"
-    failed = [e for e in tg.errors if NOT_MODIFIED not in e.description]
-    assert not failed, failed
 
 
 # --- one chat: in order, one at a time ---
