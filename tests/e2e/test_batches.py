@@ -26,10 +26,11 @@ from models.deals import Deal, DealEvent
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.loyalty import Gift, GiftRequest, LedgerEntry, LoyaltyAccount, LoyaltySettings, Purchase
 from models.reminders import Reminder, ReminderStatus
-from models.surveys import Survey
+from models.surveys import Survey, SurveyTrigger
 from models.users import Role, User
 from services import deals as deals_service
 from services import loyalty
+from services import surveys as surveys_service
 from services.clock import FakeClock
 from services.deals import Draft
 from tests.conftest import ADMIN_ID, app_settings, polling_app
@@ -686,3 +687,26 @@ async def test_a_team_action_pressed_twice_acts_once(app, tg, admin, label, role
     assert len(notices) == 1, [m.text for m in anna.messages]
     answered(tg, first, second)
     no_apology(tg, admin, first, second)
+
+
+async def test_survey_settings_a_toggle_pressed_twice_and_a_delay_typed_right_after_its_button(
+    app, tg, admin
+):
+    await admin.send("/surveys")
+    shown = (await admin.press("⚙️ Настройки")).last
+    toggled = await tg.send_batch(
+        admin.press("⛔ Выключить: контакт", message=shown),
+        admin.press("⛔ Выключить: контакт", message=shown),
+    )
+    assert toggled[0].callback_answer.text == "✅ Сохранено."
+    assert shown.buttons[0][0] == "✅ Включить: контакт"
+    delayed = await tg.send_batch(
+        admin.press("⏱ Задержка: выигранная сделка", message=shown), admin.send("1 день 12 часов")
+    )
+    assert admin.last.text.startswith("✅ Сохранено: После выигранной сделки — через 1 день 12 часов.")
+    async with app.session_factory() as s:
+        rules = await surveys_service.settings(s)
+    assert rules[SurveyTrigger.deal_won].delay_minutes == 36 * 60
+    assert rules[SurveyTrigger.contact].enabled is False
+    answered(tg, *toggled, delayed[0])
+    no_apology(tg, admin, *toggled, *delayed)
