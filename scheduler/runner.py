@@ -1,19 +1,17 @@
-"""Timing: a queue tick claims and runs due jobs every QUEUE_TICK_SECONDS, and APScheduler plans recurring
-work every PLAN_EVERY_MINUTES.
+"""Timing: a queue tick claims and runs due jobs every QUEUE_TICK_SECONDS, and recurring work is
+planned at start and then every PLAN_EVERY_MINUTES.
 
 The tick is one task that runs, then sleeps what is left of the interval: a tick that outlasts the
 interval (a long batch of sends) is simply followed by the next one at once, never overlapped by it,
-so there is nothing to skip and nothing to warn about.
+so there is nothing to skip and nothing to warn about. Planning is a task of its own too, and a stop
+lets a planning run in progress finish its transactions instead of cancelling it midway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -44,8 +42,9 @@ class Scheduler:
         self.session_factory = session_factory
         self.clock = clock
         self.settings = settings
-        self.aps: AsyncIOScheduler | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._planner: asyncio.Task[None] | None = None
+        self._stop_planning = asyncio.Event()
 
     async def tick(self) -> None:
         try:
@@ -89,24 +88,32 @@ class Scheduler:
         except Exception:
             log.exception("planning the clean-up of handled updates failed")
 
+    async def plan_forever(self) -> None:
+        """Plan at once (what fell due while the bot was down), then every PLAN_EVERY_MINUTES until
+        the stop; a stop waits between two runs, never inside one."""
+        while not self._stop_planning.is_set():
+            await self.plan()
+            try:
+                await asyncio.wait_for(self._stop_planning.wait(), PLAN_EVERY_MINUTES * 60)
+            except TimeoutError:
+                pass
+
     def start(self) -> None:
         self._ticker = asyncio.create_task(self.tick_forever(), name="queue-tick")
-        self.aps = AsyncIOScheduler(timezone=UTC)
-        self.aps.add_job(
-            self.plan,
-            IntervalTrigger(minutes=PLAN_EVERY_MINUTES),
-            id="plan",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-            misfire_grace_time=None,
-        )
-        self.aps.start()
+        self._stop_planning.clear()
+        self._planner = asyncio.create_task(self.plan_forever(), name="plan")
 
     async def stop(self) -> None:
-        if self.aps is not None:
-            self.aps.shutdown(wait=False)
-            self.aps = None
+        if self._planner is not None:
+            # A stop while planning (SIGTERM right after the start) lets that run finish: cancelled,
+            # it would die in the middle of a transaction with an error in the log.
+            planner, self._planner = self._planner, None
+            self._stop_planning.set()
+            try:
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await asyncio.gather(planner, return_exceptions=True)
+            except TimeoutError:
+                log.warning("planning still running after %s s; stopped", STOP_GRACE_SECONDS)
         if self._ticker is None:
             return
         # Stopping the tick lets the jobs in flight finish and gives claimed-but-unstarted rows back, so

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import App, create_app
 from bot.config import Settings, load_settings
 from bot.db import create_engine, create_session_factory
+from bot.polling import Poller
 from services.clock import FakeClock
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.support.db import Databases, truncate_all
@@ -125,6 +126,24 @@ async def running_app(settings: Settings, clock: FakeClock, engine: AsyncEngine 
         yield app
     finally:
         await app.dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await app.shutdown()
+
+
+@asynccontextmanager
+async def polling_app(settings: Settings, clock: FakeClock, engine: AsyncEngine | None = None):
+    """The real app on its production polling (bot/polling.py, what `python main.py run` does):
+    updates run as concurrent tasks (one at a time per chat), and each is confirmed to the fake only
+    once it was handled, so an update's replies are all there when the fake reports it confirmed."""
+    app = create_app(settings, clock=clock, engine=engine)
+    await app.startup(start_scheduler=False)
+    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poller.run(stop))
+    try:
+        yield app
+    finally:
+        stop.set()
         await asyncio.wait_for(polling, 10)
         await app.shutdown()
 

@@ -137,6 +137,22 @@ async def test_the_last_admin_cannot_remove_themselves(app, tg, admin):
     assert await role_of(app, ADMIN_ID) == (Role.admin, True)
 
 
+async def test_refusing_the_last_admin_leaves_the_card_as_it_is_without_an_edit(app, tg, admin):
+    """The card drawn again after a refusal shows exactly what it showed: no edit is made (Telegram
+    would refuse it as "message is not modified")."""
+    await admin.send("/team")
+    card = (await admin.press("👑 Olga Admin")).last
+    shown = (card.text, card.buttons)
+    tg.clear_calls()
+    for label in ("🚫 Отключить доступ", "⬇ Сделать менеджером"):
+        refused = await admin.press(label, message=card)
+        assert "последний активный администратор" in refused.callback_answer.text
+    assert tg.calls_of("editMessageText") == []
+    assert tg.calls_of("sendMessage") == []
+    assert not tg.errors, tg.errors
+    assert (card.text, card.buttons) == shown
+
+
 async def test_team_actions_on_unknown_people_say_not_found(app, tg, admin):
     await admin.send("/start")
     unknown = TeamCb(action=TeamAction.open, user_id=999999999999).pack()

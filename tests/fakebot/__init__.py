@@ -9,10 +9,10 @@
     assert not server.errors                  # no call Telegram would have rejected
     await server.stop()
 
-The app must process updates one at a time (polling with ``handle_as_tasks=False``, or a webhook
-that answers after handling) for ``send()``/``press()`` to know when the bot is done; otherwise set
-``server.settle`` to something that waits for the bot's handling, or wait for the reply you expect
-(``server.wait_for_message``).
+The app must confirm an update only once it handled it (polling with ``handle_as_tasks=False``, the
+app's own polling in bot/polling.py, or a webhook that answers after handling) for ``send()`` and
+``press()`` to know when the bot is done; otherwise set ``server.settle`` to something that waits for
+the bot's handling, or wait for the reply you expect (``server.wait_for_message``).
 
     first, second = await server.send_batch(alice.send("Ivan"), alice.send("+7 999"))  # one getUpdates
     hook = server.kill_on(pid, method="sendMessage", text_contains="Saved")  # crash there (crash.py)

@@ -155,7 +155,8 @@ class FakeTelegram:
         self.kill_hooks: list[KillHook] = []
         # Awaited once an update is confirmed, before its replies are read: for a bot that confirms
         # updates before it has handled them (polling with handle_as_tasks=True), a test sets this
-        # to something that waits until the bot's handling is done (see tests/e2e/test_batches.py).
+        # to something that waits until the bot's handling is done (see tests/fakebot_tests). The
+        # app's own polling (bot/polling.py) confirms an update only once handled and needs none.
         self.settle: Callable[[], Awaitable[None]] | None = None
 
     # --- lifecycle ---

@@ -339,3 +339,28 @@ async def test_stopping_the_scheduler_mid_batch_gives_unstarted_jobs_back(sessio
     counts = await statuses(session_factory)
     assert counts.get(JobStatus.running, 0) == 0
     assert counts[JobStatus.done] == len(sent) < 30
+
+
+async def test_a_stop_right_after_the_start_lets_the_planning_in_progress_finish(
+    session_factory, clock, caplog
+):
+    """SIGTERM just after the start used to cancel the first planning run in the middle of a
+    transaction, with an error and a traceback in the log."""
+    settings = SimpleNamespace(
+        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+    )
+    scheduler = Scheduler(SlowQueue(seconds=0.01), session_factory, clock, settings)  # type: ignore[arg-type]
+    started, finished = asyncio.Event(), []
+
+    async def slow_plan() -> None:
+        started.set()
+        await asyncio.sleep(0.2)  # a transaction in progress
+        finished.append(True)
+
+    scheduler.plan = slow_plan  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG):
+        scheduler.start()
+        await started.wait()
+        await scheduler.stop()
+    assert finished == [True]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
