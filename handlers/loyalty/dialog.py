@@ -53,6 +53,5 @@ async def unknown_button(query: CallbackQuery) -> None:
 @router.message(StateFilter(Buy, Reverse, Setup), ~F.text, flags=STAFF)
 async def not_text(message: Message, ctx: Ctx) -> None:
     text, markup = await prompt(ctx)
-    await message.answer(
-        f"{_('Please answer with text (or use the buttons).')}\n\n{text}", reply_markup=markup
-    )
+    hint = _("Please answer with text (or use the buttons).")
+    await message.answer(f"{hint}\n\n{text}", reply_markup=markup)

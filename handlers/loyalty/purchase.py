@@ -93,7 +93,8 @@ async def points_pressed(query: CallbackQuery, callback_data: ChoiceCb, ctx: Ctx
 @router.message(Buy.confirm, *TYPED, flags=STAFF)
 async def confirm_typed(message: Message, ctx: Ctx) -> None:
     text, markup = await prompt(ctx)
-    await message.answer(f"{_('Please use the buttons.')}\n\n{text}", reply_markup=markup)
+    hint = _("Please use the buttons.")  # a call of its own: gettext extraction can't see into f-strings
+    await message.answer(f"{hint}\n\n{text}", reply_markup=markup)
 
 
 async def figures_changed(query: CallbackQuery, ctx: Ctx) -> None:

@@ -98,3 +98,18 @@ def test_pybabel_compile_reports_no_error():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "error" not in output.lower(), output
+
+
+def test_no_message_is_marked_inside_an_f_string():
+    """pybabel can't see `_()` inside an f-string: such a message is never extracted, so it drops out
+    of the catalogs and shows in English to everyone (it happened once)."""
+    root = ROOT
+    pattern = re.compile(r"\{_{1,2}\(")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("bot", "handlers", "services", "scheduler")
+        for path in (root / folder).rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, found
