@@ -40,6 +40,7 @@ class Poller:
         self._done: deque[int] = deque(maxlen=REMEMBER_DONE)
         self._done_set: set[int] = set()
         self._next = 0  # the offset: every update below it is handled
+        self._sent = 0  # the offset Telegram was last given (it confirms what is below)
         self._finished = asyncio.Event()
 
     def offset(self) -> int | None:
@@ -82,9 +83,9 @@ class Poller:
     async def _fetch(self) -> list[Update]:
         # A short poll while updates are running, so a finished one is confirmed soon.
         timeout = 0 if self._running else self.timeout
-        method = GetUpdates(
-            offset=self.offset(), limit=BATCH, timeout=timeout, allowed_updates=self.allowed_updates
-        )
+        offset = self.offset()
+        method = GetUpdates(offset=offset, limit=BATCH, timeout=timeout, allowed_updates=self.allowed_updates)
+        self._sent = max(self._sent, offset or 0)
         return await self.bot(method, request_timeout=timeout + 10)
 
     def _start(self, updates: list[Update]) -> bool:
@@ -116,7 +117,7 @@ class Poller:
         """A stop: let the running updates end, then confirm them to Telegram."""
         if self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
-        if self._next:
+        if self._next > self._sent:  # handled since Telegram was last told
             try:
                 await self.bot(GetUpdates(offset=self._next, limit=1, timeout=0), request_timeout=10)
             except Exception:  # they will come again and be recognised as handled
