@@ -17,6 +17,7 @@ from models.users import Role, User
 from services import deals
 from services.deals import Draft, parse_amount
 from services.errors import DomainError, NotFound
+from tests.support.db import query_plans
 from tests.support.people import add_client_row, add_user
 
 STAGES = ("new", "qualification", "proposal", "negotiation", "won", "lost")
@@ -348,17 +349,7 @@ async def test_stage_lists_read_the_index_in_order(session, people, engine):
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", grab)
     assert len(captured) == 2
-    conn = await session.connection()
-    plans = []
-    for statement, parameters in captured:
-        if engine.dialect.name == "sqlite":
-            raw = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plans.append(" | ".join(str(r[-1]) for r in raw.all()))
-        else:
-            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            await conn.exec_driver_sql("SET LOCAL enable_sort = off")
-            raw = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            plans.append(" | ".join(r[0] for r in raw.all()))
+    plans = await query_plans(session, captured)
     mine, everyone = plans
     assert "ix_deals_owner_stage_activity" in mine, mine
     assert "ix_deals_stage_activity" in everyone, everyone

@@ -19,6 +19,7 @@ from models.users import Role, User
 from services import loyalty
 from services import merge as merge_service
 from services.errors import DomainError
+from tests.support.db import query_plans
 from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
@@ -353,17 +354,7 @@ async def test_balance_reads_are_index_ranges_without_a_sum_over_the_history(ses
         event.remove(engine.sync_engine, "before_cursor_execute", grab)
     assert result.balance == sum(range(10, 25)) and len(result.entries) == 10
     assert len(captured) == 2  # expiring points and the last entries; the balance is the account row
-    conn = await session.connection()
-    plans = []
-    for statement, parameters in captured:
-        if engine.dialect.name == "sqlite":
-            raw = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plans.append(" | ".join(str(r[-1]) for r in raw.all()))
-        else:
-            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            await conn.exec_driver_sql("SET LOCAL enable_sort = off")
-            raw = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            plans.append(" | ".join(r[0] for r in raw.all()))
+    plans = await query_plans(session, captured)
     expiring, last = plans
     assert "ix_loyalty_entries_open_lots" in expiring, expiring
     assert "ix_loyalty_entries_client_id" in last, last

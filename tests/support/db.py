@@ -99,3 +99,20 @@ class Databases:
         if self.pg_ready is not True:
             unavailable("PostgreSQL", self.pg_ready)  # type: ignore[arg-type]
         return url
+
+
+async def query_plans(session, statements: list[tuple[str, object]]) -> list[str]:
+    """The plan of each captured (statement, parameters), one line each. PostgreSQL is told to avoid
+    sequential scans and sorts, so a plan that still has one really has no index to use."""
+    conn = await session.connection()
+    plans = []
+    for statement, parameters in statements:
+        if conn.dialect.name == "sqlite":
+            raw = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append(" | ".join(str(r[-1]) for r in raw.all()))
+        else:
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            await conn.exec_driver_sql("SET LOCAL enable_sort = off")
+            raw = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plans.append(" | ".join(r[0] for r in raw.all()))
+    return plans
