@@ -1,12 +1,12 @@
 """10,000 due surveys through the real queue and sender, against the fake Bot API's rate limits.
 
-    flock /work/notes/bench.lock .venv/bin/python bench/surveys.py [--n 10000] [--rate 25] [--db URL]
+    .venv/bin/python bench/surveys.py [--n 10000] [--rate 25] [--db URL]
         [--margin 0.05] [--check]
 
 Seeds a fresh database (SQLite in a temp dir by default; a PostgreSQL URL gets its schema reset) with
 N linked customers (a Telegram account each, survey consent granted, a contact logged by one manager)
 and one planned survey each whose `survey.send` job is due now, exactly the rows services/surveys.after
-writes. Then it starts the app the way `main.py run` does (APScheduler ticks every QUEUE_TICK_SECONDS,
+writes. Then it starts the app the way `main.py run` does (the queue ticks every QUEUE_TICK_SECONDS,
 batches of QUEUE_BATCH_SIZE, the one paced Sender at SEND_RATE) against a FakeTelegram that enforces
 Telegram's limits (30 messages/s overall, answering 429 past them), and waits until every job is done.
 
