@@ -19,7 +19,6 @@ import logging
 import sys
 import tempfile
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +28,6 @@ from bench import dbsetup  # noqa: E402
 from bench.roundtrip import Collect, Series  # noqa: E402
 from bot.app import App, create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.polling import Poller  # noqa: E402
 from models.users import Role, User  # noqa: E402
 from services import clients as clients_service  # noqa: E402
 from tests.fakebot import FakeTelegram  # noqa: E402
@@ -48,19 +46,6 @@ async def seed(app: App, clients: int) -> None:
             name = f"{WORDS[i % len(WORDS)]} Клиент{i}"
             data = clients_service.ClientData(name=name, phones=[f"+7916{i:07d}"])
             await clients_service.create(s, owner, data, now)
-
-
-@asynccontextmanager
-async def polling(app: App):
-    """The app's own production polling (bot/polling.py): updates run as concurrent tasks."""
-    stop = asyncio.Event()
-    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
-    task = asyncio.create_task(poller.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
 
 
 async def find(tg: FakeTelegram, anna, text: str) -> str | None:
@@ -118,7 +103,7 @@ async def run(args: argparse.Namespace) -> None:
         try:
             await seed(app, args.clients)
             await app.startup(start_scheduler=False)
-            async with polling(app):
+            async with app.polling(long_poll_seconds=1):
                 await tg.wait_for_bot()
                 await manager_series(tg, 10, args.rate)  # warm-up
                 idle = await manager_series(tg, args.n, args.rate)

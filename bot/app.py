@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -102,16 +103,29 @@ class App:
     async def wait_stop(self) -> None:
         await self._stopping.wait()
 
+    @asynccontextmanager
+    async def polling(self, *, long_poll_seconds: int = 30) -> AsyncIterator[None]:
+        """Long polling in the background while the block runs (bot/polling.py: updates run as
+        concurrent tasks and are confirmed to Telegram only once handled); leaving the block lets the
+        running ones finish and confirms them."""
+        stop = asyncio.Event()
+        poller = Poller(
+            self.dp, self.bot, timeout=long_poll_seconds, allowed_updates=self.dp.resolve_used_update_types()
+        )
+        task = asyncio.create_task(poller.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
     async def run_polling(self, *, polling_timeout: int = 30) -> None:
-        """Long polling until `request_stop` (SIGTERM/SIGINT in main.py): updates are confirmed to
-        Telegram only once handled (bot/polling.py); a stop lets the running ones finish first."""
+        """Long polling until `request_stop` (SIGTERM/SIGINT in main.py)."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.startup()
-        poller = Poller(
-            self.dp, self.bot, timeout=polling_timeout, allowed_updates=self.dp.resolve_used_update_types()
-        )
         try:
-            await poller.run(self._stopping)
+            async with self.polling(long_poll_seconds=polling_timeout):
+                await self.wait_stop()
         finally:
             await self.shutdown()
 

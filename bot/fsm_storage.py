@@ -95,6 +95,12 @@ class SqlStorage(BaseStorage):
         return None
 
 
+def _held(key: StorageKey) -> dict[str, Any] | None:
+    """What this update wrote for `key` and hasn't saved yet (it is saved after the commit)."""
+    box = OUTBOX.get()
+    return box.pending_state.get(key) if box is not None else None
+
+
 class CommitBoundStorage(BaseStorage):
     def __init__(self, inner: BaseStorage) -> None:
         self.inner = inner
@@ -125,8 +131,7 @@ class CommitBoundStorage(BaseStorage):
             entry["state"] = value
 
     async def get_state(self, key: StorageKey) -> str | None:
-        box = OUTBOX.get()
-        entry = box.pending_state.get(key) if box is not None else None
+        entry = _held(key)
         if entry is not None and "state" in entry:
             return entry["state"]
         return await self.inner.get_state(key)
@@ -139,8 +144,7 @@ class CommitBoundStorage(BaseStorage):
             entry["data"] = dict(data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        box = OUTBOX.get()
-        entry = box.pending_state.get(key) if box is not None else None
+        entry = _held(key)
         if entry is not None and "data" in entry:
             return dict(entry["data"])
         return await self.inner.get_data(key)

@@ -294,15 +294,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             text = _("Sorry, something went wrong on our side. Please try again. Reference: {ref}").format(
                 ref=ref
             )
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer(text[:200], show_alert=True)
-            elif update.message is not None:
-                await update.message.answer(text)
-            elif update.inline_query is not None:
-                await update.inline_query.answer([], cache_time=0, is_personal=True)
-        except TelegramAPIError:  # pragma: no cover - the calls are only held here
-            log.warning("could not queue the apology for error %s", ref)
+        # These calls are only held here; the outbox sends them (and deals with refusals).
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+        elif update.inline_query is not None:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
 
 
 async def _rollback(session: AsyncSession) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import App, create_app
 from bot.config import Settings, load_settings
 from bot.db import create_engine, create_session_factory
-from bot.polling import Poller
 from services.clock import FakeClock
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.support.db import Databases, truncate_all
@@ -137,14 +136,10 @@ async def polling_app(settings: Settings, clock: FakeClock, engine: AsyncEngine 
     once it was handled, so an update's replies are all there when the fake reports it confirmed."""
     app = create_app(settings, clock=clock, engine=engine)
     await app.startup(start_scheduler=False)
-    poller = Poller(app.dp, app.bot, timeout=1, allowed_updates=app.dp.resolve_used_update_types())
-    stop = asyncio.Event()
-    polling = asyncio.create_task(poller.run(stop))
     try:
-        yield app
+        async with app.polling(long_poll_seconds=1):
+            yield app
     finally:
-        stop.set()
-        await asyncio.wait_for(polling, 10)
         await app.shutdown()
 
 
