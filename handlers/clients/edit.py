@@ -3,6 +3,7 @@ the phones menu (remove a number, add some), and Note (a dated paragraph added t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import F, Router
@@ -43,6 +44,9 @@ class EditClient(StatesGroup):
     value = State()
     phone = State()
     note = State()
+
+
+Prompt = Callable[[Client], str]
 
 
 # --- prompts ---
@@ -121,29 +125,25 @@ async def delete_phone(query: CallbackQuery, callback_data: ClientCb, ctx: Ctx) 
 
 @router.callback_query(ClientCb.filter(F.action == CardAction.addphone), flags=STAFF)
 async def ask_phone(query: CallbackQuery, callback_data: ClientCb, ctx: Ctx) -> None:
-    client = await current_client(query, callback_data, ctx)
-    if client is None:
-        return
-    await begin_dialog(
-        ctx.state, EditClient.phone, edit={"id": client.id, "v": client.version, "field": "phones"}
-    )
-    await query.answer()
-    await ctx.bot.send_message(
-        chat_of(query), edit_phone_prompt(client), reply_markup=views.step_keyboard("edit", skip=False)
-    )
+    await ask_for(query, callback_data, ctx, EditClient.phone, "phones", edit_phone_prompt)
 
 
 @router.callback_query(ClientCb.filter(F.action == CardAction.note), flags=STAFF)
 async def ask_note(query: CallbackQuery, callback_data: ClientCb, ctx: Ctx) -> None:
+    await ask_for(query, callback_data, ctx, EditClient.note, "note", note_prompt)
+
+
+async def ask_for(
+    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, step: State, field: str, prompt: Prompt
+) -> None:
+    """Start the one-step dialog that edits `field` of the pressed card's client."""
     client = await current_client(query, callback_data, ctx)
     if client is None:
         return
-    await begin_dialog(
-        ctx.state, EditClient.note, edit={"id": client.id, "v": client.version, "field": "note"}
-    )
+    await begin_dialog(ctx.state, step, edit={"id": client.id, "v": client.version, "field": field})
     await query.answer()
     await ctx.bot.send_message(
-        chat_of(query), note_prompt(client), reply_markup=views.step_keyboard("edit", skip=False)
+        chat_of(query), prompt(client), reply_markup=views.step_keyboard("edit", skip=False)
     )
 
 
