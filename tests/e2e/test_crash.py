@@ -4,8 +4,9 @@ time (as Telegram redelivers it). The write must be in the database exactly once
 not get the confirmation a second time.
 
 Each kind of write: a one-line /add, a dialog step, /remind, a contact log, a deal stage, a loyalty
-purchase, a consent switch, a survey answer, a customer invite claimed. Every test runs on SQLite and
-PostgreSQL. The bot runs on the system clock, so nothing here depends on domain time beyond "later".
+purchase, a consent switch, a survey answer, a customer invite claimed, a waiting lead taken. Every
+test runs on SQLite and PostgreSQL. The bot runs on the system clock, so nothing here depends on
+domain time beyond "later".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.db import create_session_factory
 from models.audit import AuditEvent
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent, Purpose
+from models.customers import CustomerLead
 from models.deals import Deal, DealEvent
 from models.interactions import Interaction
 from models.invites import Invite
@@ -272,4 +274,25 @@ async def test_an_invite_claim(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUs
     assert links == 1
     assert len(sent_texts(tg, IVAN, linked)) == 1
     assert not sent_texts(tg, IVAN, "уже привязан")  # nor "already linked" for the redelivery
+    assert not tg.errors
+
+
+async def test_a_lead_taken(bot: CrashBot, tg: FakeTelegram, db, olga: FakeUser) -> None:
+    await started(bot, olga)
+    async with db() as s, s.begin():
+        eve = User(id=501, first_name="Ева", tg_language="ru")
+        s.add(eve)
+        await s.flush()
+        s.add(CustomerLead(user_id=eve.id, client_id=None, phone="+79165554433", created_at=now()))
+    await bot.step(olga.send("/leads"), "Лиды ждут владельца", olga)
+    listing = olga.last
+    taken = "Вы взяли лида"
+    pending = await crash_and_restart(
+        bot, olga.press("✋ Взять 1", message=listing), olga, taken, method="answerCallbackQuery"
+    )
+    await bot.settle(olga, pending)
+    assert await count(db, Client) == 1
+    assert await count(db, CustomerLead, CustomerLead.client_id.is_not(None)) == 1
+    assert len(callback_answers(tg, taken)) == 1
+    assert not callback_answers(tg, "уже взял")
     assert not tg.errors
