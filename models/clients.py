@@ -5,8 +5,20 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from models.base import Base, BigId, UTCDateTime, utcnow
 
@@ -57,6 +69,8 @@ class Client(Base):
     # A hash of the normalised name and company words (services.search.duplicate_key), kept by every
     # write of either; None when the name alone says too little (a lone first name, no company).
     dup_key: Mapped[str | None] = mapped_column(String(32))
+    # An admin's manual VIP mark; a client is VIP when this is set or their ABC class is A.
+    vip: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     phones: Mapped[list[ClientPhone]] = relationship(
         back_populates="client", cascade="all, delete-orphan", order_by="ClientPhone.id", lazy="selectin"

@@ -133,7 +133,11 @@ class LedgerEntry(Base):
 
 class Purchase(Base):
     __tablename__ = "loyalty_purchases"
-    __table_args__ = (Index("ix_loyalty_purchases_client", "client_id", "id"),)
+    __table_args__ = (
+        Index("ix_loyalty_purchases_client", "client_id", "id"),
+        # Purchases in a period, everyone's (analytics: the RFM window, reports' rollups).
+        Index("ix_loyalty_purchases_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     client_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("clients.id", ondelete="CASCADE"))
@@ -148,7 +152,10 @@ class Purchase(Base):
     points_earned: Mapped[int] = mapped_column(BigInteger)
     # One per purchase dialog: a double tap or a retried request records the purchase once.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # when it was bought
+    # Where it came from: "bot" (recorded in the bonus program) or "import" (history from a file: its
+    # value is the amount as given, no discount applied again).
+    origin: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
 
 
 class Gift(Base):
