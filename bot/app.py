@@ -41,6 +41,7 @@ from bot.outbox import HoldUntilCommit
 from bot.polling import Poller
 from bot.sender import RateLimiter, Sender
 from bot.telegram_models import pin_response_models
+from bot.webapp import server as webapp_server
 from handlers import build_routers
 from scheduler.jobs import registry
 from scheduler.queue import JobQueue
@@ -63,6 +64,7 @@ class App:
     sender: Sender
     queue: JobQueue
     scheduler: Scheduler
+    deps: Deps | None = None
     _closers: list = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -84,7 +86,9 @@ class App:
             async with self.session_factory() as session:
                 staff = await users_service.staff(session)
             for user in staff:
-                await menus.set_for_user(self.bot, self.i18n, user, self.settings.default_language)
+                await menus.set_for_user(
+                    self.bot, self.i18n, user, self.settings.default_language, self.settings.webapp_url
+                )
         except Exception:
             # Menus are a convenience; a failure here must not keep the bot from starting.
             log.exception("could not set command menus")
@@ -123,10 +127,16 @@ class App:
         """Long polling until `request_stop` (SIGTERM/SIGINT in main.py)."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.startup()
+        webapp = None
         try:
+            if self.settings.webapp_url and self.deps is not None:
+                # The Mini App's own server (in webhook mode it shares the webhook's: bot/webhook.py).
+                webapp = await webapp_server.start(self.deps)
             async with self.polling(long_poll_seconds=polling_timeout):
                 await self.wait_stop()
         finally:
+            if webapp is not None:
+                await webapp.cleanup()
             await self.shutdown()
 
 
@@ -236,6 +246,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
         sender=sender,
         queue=queue,
         scheduler=scheduler,
+        deps=deps,
     )
     app._closers.append(storage.close)
     app._closers.append(isolation.close)

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     deal_stale_days: int = Field(default=7, ge=1, le=365)
     deal_stages: Annotated[tuple[str, ...], NoDecode] = DEFAULT_DEAL_STAGES
     default_currency: str = "RUB"
+    # The Mini App (pipeline board, clients, my day): a public HTTPS URL; unset, it isn't offered.
+    webapp_url: str | None = None
+    webapp_host: str = "0.0.0.0"
+    webapp_port: int = Field(default=8081, ge=1, le=65535)
+    webapp_auth_max_age: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("deal_stages", mode="before")
     @classmethod
@@ -138,6 +143,16 @@ class Settings(BaseSettings):
                 return None
             if not value.startswith(("http://", "https://")):
                 raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _check_webapp_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if not value:
+            return None
+        if not value.startswith("https://") or len(value) <= len("https://"):
+            raise ValueError("must be a public https:// URL (Telegram opens Mini Apps only over HTTPS)")
         return value
 
     @field_validator("log_level")

@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.views.board import board_url
 from models.users import Role, User
 from services.users import SUPPORTED_LANGUAGES, resolve_language
 
 log = logging.getLogger(__name__)
+
+BOARD_BUTTON = __("📋 Board")
 
 COMMON = [
     ("start", __("Main menu")),
@@ -35,6 +46,7 @@ STAFF = [
     ("log", __("Log a contact with a client")),
     ("remind", __("Set a reminder")),
     ("deals", __("The deal pipeline")),
+    ("board", __("The pipeline board (Mini App)")),
     ("newdeal", __("New deal")),
     ("surveys", __("Satisfaction: CSAT and NPS")),
     ("timezone", __("My time zone")),
@@ -69,7 +81,22 @@ async def set_defaults(bot: Bot, i18n: I18n, default_locale: str) -> None:
     await bot.set_my_commands(render(i18n, Role.customer, default_locale), BotCommandScopeDefault())
 
 
-async def set_for_user(bot: Bot, i18n: I18n, user: User, default_locale: str) -> None:
-    """A per-chat menu that follows the user's role and chosen language."""
+async def set_for_user(
+    bot: Bot, i18n: I18n, user: User, default_locale: str, webapp_url: str | None = None
+) -> None:
+    """A per-chat menu that follows the user's role and chosen language; with the Mini App
+    configured, staff get "📋 Board" as the chat's menu button (others the default one)."""
     locale = resolve_language(user, user.tg_language, default_locale)
     await bot.set_my_commands(render(i18n, user.effective_role, locale), BotCommandScopeChat(chat_id=user.id))
+    if not webapp_url:
+        return
+    if user.is_staff:
+        with i18n.context(), i18n.use_locale(locale):
+            text = str(BOARD_BUTTON)
+        button = MenuButtonWebApp(text=text, web_app=WebAppInfo(url=board_url(webapp_url)))
+    else:
+        button = MenuButtonDefault()
+    try:
+        await bot.set_chat_menu_button(chat_id=user.id, menu_button=button)
+    except (TelegramBadRequest, TelegramForbiddenError) as e:  # not started or blocked: next time
+        log.info("menu button for %s not set: %s", user.id, e)

@@ -9,6 +9,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import App
+from bot.webapp import server as webapp_server
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ def build_web_app(app: App) -> web.Application:
     ).register(web_app, path=webhook_path(settings.webhook_url or "/"))
     setup_application(web_app, app.dp, bot=app.bot)
     web_app.router.add_get("/healthz", healthz)
+    if settings.webapp_url and app.deps is not None:
+        webapp_server.mount(web_app, app.deps)  # the Mini App, under WEBAPP_URL's path
     return web_app
 
 

@@ -63,5 +63,7 @@ async def _consented_client(ctx: JobContext, user_id: int, purpose: str) -> tupl
 async def commands_sync(ctx: JobContext) -> str:
     deps = ctx.deps
     user = await recipient(ctx)
-    await menus.set_for_user(deps.bot, deps.i18n, user, deps.settings.default_language)
+    await menus.set_for_user(
+        deps.bot, deps.i18n, user, deps.settings.default_language, deps.settings.webapp_url
+    )
     return "done"

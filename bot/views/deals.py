@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -283,7 +283,12 @@ def pipeline_text(rows: list[StageTotals], scope: PipelineScope, locale: str) ->
 
 
 def pipeline_keyboard(
-    rows: list[StageTotals], stages: Sequence[str], scope: PipelineScope, *, can_see_all: bool
+    rows: list[StageTotals],
+    stages: Sequence[str],
+    scope: PipelineScope,
+    *,
+    can_see_all: bool,
+    board_url: str | None = None,
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     counts = {row.stage: row.count for row in rows}
@@ -300,6 +305,8 @@ def pipeline_keyboard(
         other = PipelineScope.all if scope == PipelineScope.mine else PipelineScope.mine
         text = _("👥 Everyone's deals") if other == PipelineScope.all else _("👤 My deals")
         kb.row(InlineKeyboardButton(text=text, callback_data=PipelineCb(scope=other).pack()))
+    if board_url:  # the Mini App (bot/webapp), when WEBAPP_URL is set
+        kb.row(InlineKeyboardButton(text=_("📋 Board"), web_app=WebAppInfo(url=board_url.rstrip("/") + "/")))
     return kb.as_markup()
 
 

@@ -6,7 +6,7 @@ comes last."""
 
 from aiogram import Router
 
-from handlers.deals import card, dialog, edit, lost, new_deal, pipeline
+from handlers.deals import board, card, dialog, edit, lost, new_deal, pipeline
 
 routers: list[Router] = [
     pipeline.router,
@@ -14,5 +14,6 @@ routers: list[Router] = [
     card.router,
     lost.router,
     edit.router,
+    board.router,
     dialog.router,
 ]

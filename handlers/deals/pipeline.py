@@ -33,7 +33,13 @@ async def pipeline_view(
     rows = await reading.pipeline(ctx.session, owner, stages)
     return (
         views.pipeline_text(rows, scope, ctx.locale),
-        views.pipeline_keyboard(rows, stages, scope, can_see_all=sees_everything(ctx.user)),
+        views.pipeline_keyboard(
+            rows,
+            stages,
+            scope,
+            can_see_all=sees_everything(ctx.user),
+            board_url=ctx.settings.webapp_url,
+        ),
     )
 
 
