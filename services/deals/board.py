@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import exists, func, select, union_all
+from sqlalchemy import bindparam, exists, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -60,16 +61,19 @@ class Column:
         return max(0, self.count - len(self.cards))
 
 
+_STATEMENTS: dict[tuple, tuple[Any, Any]] = {}
+
+
 def _where(flt: BoardFilter) -> list:
     where = []
     if flt.owner_id is not None:
-        where.append(Deal.owner_id == flt.owner_id)
+        where.append(Deal.owner_id == bindparam("owner_id"))
     if flt.tag:
-        where.append(exists().where(ClientTag.client_id == Deal.client_id, ClientTag.tag == flt.tag))
+        where.append(exists().where(ClientTag.client_id == Deal.client_id, ClientTag.tag == bindparam("tag")))
     return where
 
 
-def _stage_rows(stage: str, flt: BoardFilter, limit: int):
+def _stage_rows(stage: str, where: list, limit: int):
     pending = aliased(Reminder, name="pending_r")
     step_id = (
         select(pending.id)
@@ -100,33 +104,51 @@ def _stage_rows(stage: str, flt: BoardFilter, limit: int):
         )
         .join(Client, Client.id == Deal.client_id)
         .outerjoin(step, step.id == step_id)
-        .where(Deal.stage == stage, *_where(flt))
+        .where(Deal.stage == stage, *where)
         .order_by(Deal.last_activity_at.desc(), Deal.id.desc())
         .limit(limit)
     )
 
 
+def _statements(flt: BoardFilter, stages: tuple[str, ...]) -> tuple[Any, Any]:
+    """(totals, cards) for this shape of filter and these stages, built once; :owner_id and :tag bound."""
+    key = (stages, flt.owner_id is not None, bool(flt.tag))
+    built = _STATEMENTS.get(key)
+    if built is None:
+        where = _where(flt)
+        totals = (
+            select(Deal.stage, Deal.currency, func.count(), func.sum(Deal.amount))
+            .where(*where)
+            .group_by(Deal.stage, Deal.currency)
+        )
+        parts = [
+            _stage_rows(stage, where, CLOSED_LIMIT if stage in CLOSED_STAGES else OPEN_LIMIT)
+            .subquery()
+            .select()
+            for stage in stages
+        ]
+        built = _STATEMENTS[key] = (totals, union_all(*parts))
+    return built
+
+
 async def board(session: AsyncSession, flt: BoardFilter, stages: Sequence[str]) -> list[Column]:
     """The columns in the configured order (a stage no longer configured that still has deals comes
-    at the end, as in /deals), each with its true count and sums and up to OPEN_LIMIT (open stages)
-    or CLOSED_LIMIT (won, lost) cards, most recently active first."""
-    totals = select(Deal.stage, Deal.currency, func.count(), func.sum(Deal.amount)).group_by(
-        Deal.stage, Deal.currency
-    )
+    at the end with its count, as in /deals), each with its true count and sums and up to OPEN_LIMIT
+    (open stages) or CLOSED_LIMIT (won, lost) cards, most recently active first. Two statements."""
+    totals, cards = _statements(flt, tuple(stages))
+    params: dict[str, Any] = {}
+    if flt.owner_id is not None:
+        params["owner_id"] = flt.owner_id
+    if flt.tag:
+        params["tag"] = flt.tag
     columns = {stage: Column(stage) for stage in stages}
-    for stage, currency, count, total in (await session.execute(totals.where(*_where(flt)))).all():
+    for stage, currency, count, total in (await session.execute(totals, params)).all():
         column = columns.setdefault(stage, Column(stage))
         column.count += count
         if total is not None:
             column.sums[currency] = column.sums.get(currency, Decimal(0)) + Decimal(total)
-    wanted = [c for c in columns.values() if c.count]
-    if wanted:
-        parts = [
-            _stage_rows(c.stage, flt, CLOSED_LIMIT if c.closed else OPEN_LIMIT).subquery().select()
-            for c in wanted
-        ]
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        rows = sorted((await session.execute(statement)).all(), key=lambda r: (r[11], r[0]), reverse=True)
+    if any(columns[stage].count for stage in stages):
+        rows = sorted((await session.execute(cards, params)).all(), key=lambda r: (r[11], r[0]), reverse=True)
         for row in rows:
             card = BoardCard(*row[:11])
             columns[card.stage].cards.append(card)
