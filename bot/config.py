@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from typing import Annotated
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -176,6 +177,8 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed")
         if self.webhook_secret and not 1 <= len(self.webhook_secret) <= 256:
             raise ValueError("WEBHOOK_SECRET: must be 1-256 characters")
+        if self.webhook_url and self.webapp_url and not urlparse(self.webapp_url).path.strip("/"):
+            raise ValueError("WEBAPP_URL: needs a path (such as /app) in webhook mode, beside the webhook")
         return self
 
     @property
