@@ -78,7 +78,7 @@ def column(page, stage: str):
     return page.locator(f'section.col[data-stage="{stage}"]')
 
 
-async def test_a_manager_works_the_board_in_a_browser(app, tg, browser, artifacts, db_url):
+async def test_a_manager_works_the_board_in_a_browser(browser, artifacts, app, tg, db_url):
     from playwright.async_api import expect  # here: without Playwright the fixture skips first
 
     backend = "sqlite" if db_url.startswith("sqlite") else "postgres"

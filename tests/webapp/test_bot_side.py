@@ -52,3 +52,30 @@ def test_webapp_url_must_be_https():
 def test_amounts_read_as_in_the_bot(locale, currency):
     for value in ("0", "7", "999", "1000", "150000", "1234567.00", "12.50", "999999999999.99"):
         assert whole_money(Decimal(value), currency, locale) == money(Decimal(value), currency, locale)
+
+
+async def test_webhook_mode_serves_the_mini_app_beside_the_webhook(tg, db_url, engine, clock):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_app
+    from bot.webhook import build_web_app
+
+    settings = app_settings(
+        tg, db_url, webhook_url="https://crm.test/tg", webhook_secret="s3cret", webapp_url=WEBAPP_URL
+    )
+    app = create_app(settings, clock=clock, engine=engine)
+    http = TestClient(TestServer(build_web_app(app)))
+    await http.start_server()
+    try:
+        page = await http.get("/app/")
+        assert page.status == 200 and "Content-Security-Policy" in page.headers
+        assert (await http.get("/app/f/board")).status == 401
+        assert await (await http.get("/healthz")).text() == "ok"
+        assert (await http.post("/tg", json={})).status == 401  # the webhook still wants its secret
+    finally:
+        await http.close()
+        await app.shutdown()
+    with pytest.raises(SettingsError, match="WEBAPP_URL: needs a path"):
+        app_settings(
+            tg, db_url, webhook_url="https://crm.test/tg", webhook_secret="s", webapp_url="https://crm.test"
+        )
