@@ -113,7 +113,7 @@ async def measure(
 def line(label: str, samples: list[float], target: float) -> str:
     q = statistics.quantiles(samples, n=100, method="inclusive")
     verdict = "met" if q[98] < target else "NOT met"
-    figures = f"p50 {q[49]:6.1f} ms  p99 {q[98]:6.1f} ms  max {max(samples):6.1f} ms"
+    figures = f"min {min(samples):5.1f}  p50 {q[49]:6.1f}  p99 {q[98]:6.1f}  max {max(samples):6.1f} ms"
     return f"{label:<44} {figures}  (target p99 < {target:.0f} ms: {verdict})"
 
 
