@@ -134,7 +134,7 @@ def _board_filter(w: Web, query: Any) -> tuple[board_service.BoardFilter, str]:
     tag = search.normalize_tag(query.get("tag", ""))[:50] or None
     if not access.sees_everything(w.user):
         return board_service.BoardFilter(owner_id=w.user.id, tag=tag), "me"
-    owner = query.get("owner", "me")
+    owner = query.get("owner") or "me"
     if owner == "all":
         return board_service.BoardFilter(owner_id=None, tag=tag), "all"
     owner_id = w.user.id if owner == "me" else _int(owner, low=1)
