@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.users import User
 from services import phones, search
+from services.bulk import insert_rows, reserve_ids
 from services.clients.dedupe import check_unique, duplicate_error, find_existing, savepoint
 from services.clients.fields import ClientData, clean_name, clean_tags, clean_text
 from services.clients.records import rekey
@@ -72,13 +74,12 @@ async def create_many(session: AsyncSession, actor: User, items: list[NewClient]
     if not items:
         return []
     rows = []
-    cleaned: list[tuple[Client, list[str]]] = []
+    cleaned: list[tuple[SimpleNamespace, list[str]]] = []
     for item in items:
         d = item.data
-        probe = Client(
-            name=clean_name(d.name),
-            company=clean_text(d.company, "company"),
-            email=d.email,
+        # what search.terms_of reads of a client (a plain object: no ORM bookkeeping per row)
+        probe = SimpleNamespace(
+            name=clean_name(d.name), company=clean_text(d.company, "company"), email=d.email
         )
         tags = clean_tags(d.tags)
         cleaned.append((probe, tags))
@@ -103,20 +104,19 @@ async def create_many(session: AsyncSession, actor: User, items: list[NewClient]
                 "vip": False,
             }
         )
-    result = await session.execute(insert(Client).returning(Client.id, sort_by_parameter_order=True), rows)
-    ids = list(result.scalars().all())
-    phone_rows, tag_rows, term_rows = [], [], []
+    ids = await reserve_ids(session, Client.__table__, len(rows))
+    for client_id, row in zip(ids, rows, strict=True):
+        row["id"] = client_id
+    await session.execute(insert(Client.__table__), rows)
+    phone_rows: list[tuple[int, str, str]] = []
+    tag_rows: list[tuple[int, str]] = []
+    term_rows: list[tuple[int, int, str]] = []
     for client_id, item, (probe, tags) in zip(ids, items, cleaned, strict=True):
-        phone_rows += [
-            {"client_id": client_id, "e164": e, "digits_reversed": phones.digits_reversed(e)}
-            for e in item.data.phones
-        ]
-        tag_rows += [{"client_id": client_id, "tag": t} for t in tags]
-        term_rows += [
-            {"client_id": client_id, "owner_id": item.owner_id, "term": term}
-            for term in sorted(search.terms_of(probe, tags))
-        ]
-    for model, values in ((ClientPhone, phone_rows), (ClientTag, tag_rows), (ClientSearchTerm, term_rows)):
-        if values:
-            await session.execute(insert(model), values)
+        phone_rows += [(client_id, e, phones.digits_reversed(e)) for e in item.data.phones]
+        tag_rows += [(client_id, t) for t in tags]
+        terms = sorted(search.terms_of(probe, tags))  # type: ignore[arg-type]
+        term_rows += [(client_id, item.owner_id, term) for term in terms]
+    await insert_rows(session, ClientPhone.__table__, ("client_id", "e164", "digits_reversed"), phone_rows)
+    await insert_rows(session, ClientTag.__table__, ("client_id", "tag"), tag_rows)
+    await insert_rows(session, ClientSearchTerm.__table__, ("client_id", "owner_id", "term"), term_rows)
     return ids

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.imports import Import, ImportStatus
 from models.loyalty import EARN, LoyaltyAccount, Purchase
 from models.users import User
+from services.bulk import reserve_ids
 from services.clients.create import create_many
 from services.imports import fields
 from services.imports.checking import checker, rows_of
@@ -111,10 +112,10 @@ async def _purchases(
         }
         for p in items
     ]
-    result = await session.execute(
-        insert(Purchase).returning(Purchase.id, sort_by_parameter_order=True), rows
-    )
-    ids = list(result.scalars().all())
+    ids = await reserve_ids(session, Purchase.__table__, len(rows))
+    for purchase_id, row in zip(ids, rows, strict=True):
+        row["id"] = purchase_id
+    await session.execute(insert(Purchase.__table__), rows)
     spend: dict[int, tuple[Decimal, int]] = defaultdict(lambda: (Decimal(0), 0))
     for p in items:
         if p.currency == currency:

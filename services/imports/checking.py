@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,9 @@ from services.errors import DomainError
 from services.imports import fields
 from services.imports.reading import FORMULA
 
+# A file's numbers are normalised by the dry run and again by the apply's check of each batch: the
+# second time is a memo lookup (the same services/phones normalisation, remembered per process).
+normalize_phone = lru_cache(maxsize=250_000)(phones.normalize)
 LOOKUP_CHUNK = 900  # values in one IN (...): under SQLite's oldest variable limit
 SOURCE = "import"
 
@@ -134,7 +138,7 @@ class Checker:
                 part = fields.phone_text(part)
                 if not part:
                     continue
-                e164 = phones.normalize(part, self.region)
+                e164 = normalize_phone(part, self.region)
                 if e164 is None:
                     raise DomainError("bad_phone", value=part[:60])
                 if e164 not in numbers:
@@ -228,7 +232,7 @@ class Checker:
         if value := self.one(row, "client_id"):
             key = ("id", fields.parse_int_id(value, "import_bad_client_id"))
         elif value := self.one(row, "phone"):
-            e164 = phones.normalize(fields.phone_text(value), self.region)
+            e164 = normalize_phone(fields.phone_text(value), self.region)
             if e164 is None:
                 raise DomainError("bad_phone", value=value[:60])
             key = ("phone", e164)

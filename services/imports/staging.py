@@ -64,7 +64,8 @@ async def stage(
     for start in range(0, len(table.rows), INSERT_CHUNK):
         chunk = table.rows[start : start + INSERT_CHUNK]
         await session.execute(
-            insert(ImportRow), [{"import_id": imp.id, "row_no": n, "cells": cells} for n, cells in chunk]
+            insert(ImportRow.__table__),
+            [{"import_id": imp.id, "row_no": n, "cells": cells} for n, cells in chunk],
         )
     return imp
 
