@@ -19,7 +19,7 @@ from models.users import User
 from services.bulk import reserve_ids
 from services.clients.create import create_many
 from services.imports import fields
-from services.imports.checking import checker, rows_of
+from services.imports.checking import checker, forget, rows_of
 from services.imports.staging import drop_rows
 from services.loyalty.ledger import ensure_account, post
 from services.loyalty.settings import HUNDRED, program
@@ -52,6 +52,7 @@ async def apply_batch(
         imp.finished_at = now
         imp.updated_at = now
         await drop_rows(session, imp.id)
+        forget(imp.id)
         return False
     last = rows[-1][0]
     moved = await session.execute(

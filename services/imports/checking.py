@@ -35,7 +35,18 @@ from services.imports.reading import FORMULA
 # A file's numbers are normalised by the dry run and again by the apply's check of each batch: the
 # second time is a memo lookup (the same services/phones normalisation, remembered per process).
 normalize_phone = lru_cache(maxsize=250_000)(phones.normalize)
-LOOKUP_CHUNK = 900  # values in one IN (...): under SQLite's oldest variable limit
+# The rows the last dry run parsed, for the apply that usually follows in the same process: (import id,
+# version) -> row number -> its parsed client or the reason it is invalid. The apply takes each row
+# out as its batch uses it; a miss (another process, a restart, a changed mapping) parses again.
+_parsed: dict[tuple[int, int], dict[int, Any]] = {}
+LOOKUP_CHUNK = 900
+
+
+def forget(import_id: int) -> None:
+    for key in [k for k in _parsed if k[0] == import_id]:
+        del _parsed[key]  # values in one IN (...): under SQLite's oldest variable limit
+
+
 SOURCE = "import"
 
 
@@ -88,6 +99,7 @@ class Checker:
     seen: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.remember = False  # the dry run keeps what it parsed for the apply
         self.columns: dict[str, list[int]] = {}
         for i, name in enumerate(self.imp.mapping):
             if name:
@@ -188,11 +200,20 @@ class Checker:
     async def _clients(self, rows: Sequence[tuple[int, list[str]]]) -> Outcome:
         out = Outcome()
         parsed: list[tuple[int, NewClient]] = []
+        memo = _parsed.get((self.imp.id, self.imp.version), {})
         for row_no, cells in rows:
-            try:
-                parsed.append((row_no, self.client_row(cells)))
-            except DomainError as e:
-                out.invalid.append((row_no, e))
+            item = memo.pop(row_no, None) if not self.remember else None
+            if item is None:
+                try:
+                    item = self.client_row(cells)
+                except DomainError as e:
+                    item = e
+                if self.remember:
+                    memo[row_no] = item
+            if isinstance(item, DomainError):
+                out.invalid.append((row_no, item))
+            else:
+                parsed.append((row_no, item))
         stored = await self._stored_keys(parsed)
         for row_no, item in parsed:
             keys = [f"p:{e}" for e in item.data.phones]
@@ -383,6 +404,10 @@ async def dry_run(
         session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
     )
     total = Outcome()
+    _parsed.clear()
+    if imp.kind == fields.CLIENTS:
+        c.remember = True
+        _parsed[(imp.id, imp.version)] = {}
     for start in range(0, len(rows), chunk):
         total.extend(await c.check(rows[start : start + chunk]))
     total.invalid.sort(key=lambda item: item[0])
