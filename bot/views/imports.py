@@ -20,6 +20,7 @@ from services.imports.checking import Outcome
 
 SHOWN_ERRORS = 5
 HEADER_CHARS = 24
+MAPPING_TEXT_LIMIT = 3900  # under Telegram's 4096 characters, with room for the HTML tags' escapes
 
 
 def field_label(name: str) -> str:
@@ -164,14 +165,14 @@ def _header(imp: Import, column: int) -> str:
     return text if len(text) <= HEADER_CHARS else text[: HEADER_CHARS - 1] + "…"
 
 
-def mapping_text(imp: Import, sample: Sequence[str]) -> str:
+def mapping_text(imp: Import, sample: Sequence[str], *, examples: bool = True) -> str:
     lines = [
         _file_line(imp),
         _("Importing: {kind}. How the columns are read:").format(kind=kind_label(imp.kind)),
         "",
     ]
     for i, name in enumerate(imp.mapping):
-        example = sample[i] if i < len(sample) and sample[i] != reading.FORMULA else ""
+        example = sample[i] if examples and i < len(sample) and sample[i] != reading.FORMULA else ""
         example = example if len(example) <= 30 else example[:29] + "…"
         target = f"<b>{h(field_label(name))}</b>" if name else _("— ignored")
         line = f"{i + 1}. {h(_header(imp, i))} → {target}"
@@ -184,7 +185,10 @@ def mapping_text(imp: Import, sample: Sequence[str]) -> str:
         names = ", ".join(field_label(a) for a in absent)
         lines.append(_("⚠️ Still needed: {fields}.").format(fields=h(names)))
     lines.append(_("Press a column to change what it is, then 🔍 Check: a dry run that writes nothing."))
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if examples and len(text) > MAPPING_TEXT_LIMIT:  # many columns: the examples make way
+        return mapping_text(imp, sample, examples=False)
+    return text
 
 
 def mapping_keyboard(imp: Import) -> InlineKeyboardMarkup:

@@ -394,3 +394,20 @@ async def test_stale_versions_and_mapping_changes(session):
     with pytest.raises(DomainError) as e:
         await staging.start_apply(session, imp, imp.version, None, NOW)  # no dry run yet
     assert e.value.code == "import_stale"
+
+
+def test_the_mapping_of_a_file_with_the_most_columns_fits_one_message():
+    from bot.i18n import create_i18n
+    from bot.text import MESSAGE_LIMIT, visible_length
+    from bot.views import imports as views
+
+    headers = [f"Очень длинный заголовок столбца номер {i}" for i in range(reading.MAX_COLUMNS)]
+    imp = Import(id=1, version=1, kind=fields.CLIENTS, file_name="x" * 200, file_format="csv",
+                 encoding="utf-8", delimiter=",", headers=headers, mapping=["name"] * reading.MAX_COLUMNS,
+                 rows=1)  # fmt: skip
+    i18n = create_i18n("ru")
+    with i18n.context(), i18n.use_locale("ru"):
+        text = views.mapping_text(imp, ["<" * 40] * reading.MAX_COLUMNS)
+        keyboard = views.mapping_keyboard(imp)
+    assert visible_length(text) <= MESSAGE_LIMIT
+    assert sum(len(row) for row in keyboard.inline_keyboard) <= 100
