@@ -217,3 +217,24 @@ class CustomerCb(CallbackData, prefix="cu"):
 
     action: CustomerAction
     id: int = 0
+
+
+class ImportAction(StrEnum):
+    kind = "kind"  # handlers/imports/steps: what the file holds (arg = the kind's index)
+    col = "col"  # a column pressed: its field choices (col = the column)
+    map = "map"  # a field chosen for a column (col, arg = the field's index, -1 = ignored)
+    back = "back"  # back to the mapping
+    check = "check"  # the dry run
+    credit = "credit"  # purchases, admins: credit points on/off
+    apply = "apply"
+    cancel = "cancel"
+
+
+class ImportCb(CallbackData, prefix="im"):
+    """handlers/imports: a step on the import `id`, drawn at its version `v` (a stale button is refused)."""
+
+    action: ImportAction
+    id: int = 0
+    v: int = 0
+    col: int = 0
+    arg: int = 0

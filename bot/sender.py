@@ -171,6 +171,38 @@ class Sender(ReplyPacer):
                 raise
         raise RuntimeError(f"still rate limited after {MAX_RETRY_AFTER_WAITS} waits")
 
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int | None,
+        text: str,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> Delivery:
+        """Show `text` in place of a message the bot sent (a job's progress message), paced like a
+        send; a message that can't be edited any more (or None) gets a new one instead."""
+        if message_id is None:
+            return await self.send(chat_id, text, reply_markup)
+        for _ in range(MAX_RETRY_AFTER_WAITS + 1):
+            await self.limiter.wait(chat_id)
+            try:
+                await self.bot.edit_message_text(
+                    text=text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=reply_markup,
+                    parse_mode="HTML",
+                    link_preview_options={"is_disabled": True},
+                )
+                return Delivery.sent
+            except TelegramRetryAfter as e:
+                self.limiter.hold_chat(chat_id, e.retry_after)
+                continue
+            except TelegramBadRequest as e:
+                if "not modified" in e.message.lower():
+                    return Delivery.sent
+                return await self.send(chat_id, text, reply_markup)
+        raise RuntimeError(f"still rate limited after {MAX_RETRY_AFTER_WAITS} waits")
+
     async def before_reply(self, chat_id: int | None) -> None:
         await self.limiter.wait_reply(chat_id)
 

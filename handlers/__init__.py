@@ -8,6 +8,7 @@ from handlers import (
     customers,
     deals,
     fallback,
+    imports,
     interactions,
     language,
     loyalty,
@@ -33,6 +34,7 @@ def build_routers() -> list[Router]:
         *reminders.routers,
         *interactions.routers,
         *deals.routers,
+        *imports.routers,
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
         membership.router,
         fallback.router,
