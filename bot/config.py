@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     deal_stale_days: int = Field(default=7, ge=1, le=365)
     deal_stages: Annotated[tuple[str, ...], NoDecode] = DEFAULT_DEAL_STAGES
     default_currency: str = "RUB"
+    # Analytics: how many finished RFM runs are kept (the nightly job drops older ones).
+    rfm_keep_runs: int = Field(default=35, ge=2, le=1000)
 
     @field_validator("deal_stages", mode="before")
     @classmethod
