@@ -37,6 +37,7 @@ STAFF = [
     ("deals", __("The deal pipeline")),
     ("newdeal", __("New deal")),
     ("surveys", __("Satisfaction: CSAT and NPS")),
+    ("rfm", __("RFM segments, ABC classes and VIPs")),
     ("timezone", __("My time zone")),
     ("cancel", __("Leave the current dialog")),
 ]

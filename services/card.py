@@ -17,6 +17,7 @@ from models.reminders import Reminder, ReminderStatus
 from models.users import User
 from services import access
 from services import deals as deals_service
+from services.analytics import rfm
 from services.clients.card import CardData, DuplicateRef
 from services.clients.dedupe import owner_of
 from services.errors import NotFound
@@ -93,14 +94,19 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     else:  # several currencies: a sum for each
         deals = await deals_service.open_summary(session, client_id)
     duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
-    return CardData(client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates)
+    score = await rfm.client_score(session, client_id)  # the RFM segment and ABC class: one PK lookup
+    return CardData(
+        client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates, rfm=score
+    )
 
 
 async def card(session: AsyncSession, viewer: User, client: Client) -> CardData:
     """Everything the card shows besides the client itself, in one statement."""
     data = await _card_row(session, viewer, client.id)
     if data is None:  # deleted meanwhile: nothing hangs on it any more
-        return CardData(client, await owner_of(session, client), None, deals_service.OpenSummary(0, {}), [])
+        return CardData(
+            client, await owner_of(session, client), None, deals_service.OpenSummary(0, {}), [], None
+        )
     data.client = client
     return data
 

@@ -1,4 +1,5 @@
-"""rfm runs: the whole base's figures (distribution, ABC, movement, Pareto) kept with the run
+"""rfm: the whole base's figures (distribution, ABC, movement, Pareto) kept with the run; the
+covering index of purchases the nightly run reads
 
 Revision ID: 0009
 Revises: 0008
@@ -19,8 +20,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("rfm_runs") as batch:
         batch.add_column(sa.Column("summary", sa.JSON(), nullable=True))
+    op.create_index(
+        "ix_loyalty_purchases_rfm",
+        "loyalty_purchases",
+        ["currency", "client_id", "created_at", "discounted"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_loyalty_purchases_rfm", table_name="loyalty_purchases")
     with op.batch_alter_table("rfm_runs") as batch:
         batch.drop_column("summary")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client, ClientPhone, ClientStatus, ClientTag
 from models.users import User
 from services import access, search
+from services.analytics import rfm
 
 PAGE = 8
 
@@ -76,6 +77,7 @@ class ListRow:
     name: str
     company: str | None
     phone: str | None  # the first number, E.164
+    vip: bool = False  # the manual flag or class A (mark_vips)
 
     @classmethod
     def of(cls, client: Client) -> ListRow:
@@ -85,7 +87,14 @@ class ListRow:
             client.name,
             client.company,
             client.phones[0].e164 if client.phones else None,
+            bool(client.vip),
         )
+
+
+async def mark_vips(session: AsyncSession, rows: list[ListRow]) -> list[ListRow]:
+    """The page's rows with their VIP mark: one IN query for the whole page."""
+    vips = await rfm.vip_ids(session, [r.id for r in rows])
+    return [replace(r, vip=r.id in vips) for r in rows]
 
 
 async def search_rows(
@@ -113,4 +122,4 @@ async def search_rows(
     )
     rows = (await session.execute(stmt)).all()
     items = [ListRow(*row[:5]) for row in rows[:size] if row.merged_into_id is None]
-    return Page(items, page, len(rows) > size)
+    return Page(await mark_vips(session, items), page, len(rows) > size)
