@@ -57,7 +57,9 @@ def overview_text(
     share = dist.top20_share
     if share is not None:
         lines.append(
-            _("Pareto check: the top 20 % of clients bring {share} of revenue").format(share=_pct(share))
+            _("Pareto check: the top {top} of clients bring {share} of revenue").format(
+                top=_pct(0.2), share=_pct(share)
+            )
         )
     lines.append("")
     if not has_previous:

@@ -67,7 +67,7 @@ A_SHARE, B_SHARE = 80, 95  # percent
 TOP_SHARE = Decimal("0.2")  # the Pareto check: the top 20 % of clients
 ABC = ("A", "B", "C")
 MOVES_SHOWN = 8
-SQLITE_CACHE_KB = 128 * 1024  # the run's page cache on SQLite (main and temp), KiB
+SQLITE_CACHE_KB = 64 * 1024  # the run's page cache on SQLite (main and temp), KiB
 PAGE = 8
 
 _work_meta = MetaData()
