@@ -10,10 +10,14 @@ one short transaction of their own, not in the job's.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select, update
 
+from models.analytics import RfmRun
+from models.jobs import Job
 from models.users import User
 from scheduler.delivery import send_to
 from scheduler.queue import JobContext
@@ -27,8 +31,24 @@ NIGHTLY, MANUAL = rfm.NIGHTLY_JOB, rfm.MANUAL_JOB
 RFM_HOUR, RFM_MINUTE = 4, 0
 
 
+RUN_LEASE = timedelta(minutes=30)
+
+
+async def _hold_lease(ctx: JobContext) -> None:
+    """A run takes longer than the queue's lease at a million clients: hold the job for RUN_LEASE
+    (committed at once, in a transaction of its own) so no other tick or instance takes it again."""
+    deps: Deps = ctx.deps
+    async with deps.session_factory() as session, session.begin():
+        await session.execute(
+            update(Job)
+            .where(Job.id == ctx.job.id, Job.locked_by == ctx.job.locked_by)
+            .values(lease_until=ctx.now + RUN_LEASE)
+        )
+
+
 async def _run(ctx: JobContext, started_by: int | None) -> rfm.RunResult:
     deps: Deps = ctx.deps
+    await _hold_lease(ctx)
     return await rfm.run(
         ctx.session.bind,  # type: ignore[arg-type]
         as_of=ctx.now.date(),
@@ -40,6 +60,13 @@ async def _run(ctx: JobContext, started_by: int | None) -> rfm.RunResult:
 
 
 async def nightly(ctx: JobContext) -> str:
+    done = await ctx.session.scalar(
+        select(RfmRun.id).where(
+            RfmRun.as_of == ctx.now.date(), RfmRun.started_by.is_(None), RfmRun.finished_at.is_not(None)
+        )
+    )
+    if done is not None:  # tonight's run is in (a retry after the run committed)
+        return f"run {done} already"[:32]
     result = await _run(ctx, None)
     return f"run {result.run_id}: {result.population}"[:32]
 

@@ -67,7 +67,7 @@ A_SHARE, B_SHARE = 80, 95  # percent
 TOP_SHARE = Decimal("0.2")  # the Pareto check: the top 20 % of clients
 ABC = ("A", "B", "C")
 MOVES_SHOWN = 8
-SQLITE_CACHE_KB = 64 * 1024  # the run's page cache on SQLite (main and temp), KiB
+SQLITE_CACHE_KB = 16 * 1024  # the run's page cache on SQLite (main and temp), KiB
 PAGE = 8
 
 _work_meta = MetaData()
@@ -437,13 +437,29 @@ class Distribution:
         return float(self.top20_revenue / self.revenue) if self.revenue > 0 else None
 
 
-def _scoped(run_id: int, owner_id: int) -> Any:
-    """rfm_scores of a run joined to the clients a manager owns now."""
+def _score_of(run_id: int, column: Any) -> Any:
+    """A client's `column` in the run, as a correlated lookup by the scores' primary key."""
+    score = RfmScore.__table__.alias("sc")
     return (
-        select()
-        .select_from(RfmScore)
-        .join(Client, Client.id == RfmScore.client_id)
-        .where(RfmScore.run_id == run_id, Client.owner_id == owner_id, Client.merged_into_id.is_(None))
+        select(score.c[column.key])
+        .where(score.c.run_id == run_id, score.c.client_id == Client.id)
+        .scalar_subquery()
+    )
+
+
+def _mine(run_id: int, owner_id: int) -> Any:
+    """The clients a manager owns now with their segment, class and revenue in the run (NULL: not
+    scored): their ids come from the owner index and each is looked up by primary key, so the query
+    reads a manager's rows, never the run's million."""
+    return (
+        select(
+            Client.id.label("client_id"),
+            _score_of(run_id, RfmScore.segment).label("segment"),
+            _score_of(run_id, RfmScore.abc_class).label("abc_class"),
+            _score_of(run_id, RfmScore.monetary).label("monetary"),
+        )
+        .where(Client.owner_id == owner_id, Client.merged_into_id.is_(None))
+        .subquery("mine")
     )
 
 
@@ -462,48 +478,47 @@ async def distribution(session: AsyncSession, run: RfmRun, owner_id: int | None)
             Decimal(s["revenue"]),
             Decimal(s["top20_revenue"]),
         )
-    if owner_id is None:
-        base = select().select_from(RfmScore).where(RfmScore.run_id == run.id)
+    if owner_id is None:  # a run without a summary: from its rows
+        rows = (
+            select(RfmScore.client_id, RfmScore.segment, RfmScore.abc_class, RfmScore.monetary)
+            .where(RfmScore.run_id == run.id)
+            .subquery("mine")
+        )
+        clients_q = select(func.count()).select_from(Client).where(Client.merged_into_id.is_(None))
+        clients = int(await session.scalar(clients_q) or 0)
     else:
-        base = _scoped(run.id, owner_id)
-    segments = {
-        k: n
-        for k, n in await session.execute(
-            base.add_columns(RfmScore.segment, func.count()).group_by(RfmScore.segment)
+        rows = _mine(run.id, owner_id)
+        clients = None
+    grouped = (
+        await session.execute(
+            select(
+                rows.c.segment, rows.c.abc_class, func.count(), func.coalesce(func.sum(rows.c.monetary), 0)
+            ).group_by(rows.c.segment, rows.c.abc_class)
         )
-    }
-    abc = {
-        k: n
-        for k, n in await session.execute(
-            base.add_columns(RfmScore.abc_class, func.count())
-            .where(RfmScore.abc_class.is_not(None))
-            .group_by(RfmScore.abc_class)
-        )
-    }
-    population, revenue = (
-        await session.execute(base.add_columns(func.count(), func.coalesce(func.sum(RfmScore.monetary), 0)))
-    ).one()
+    ).all()
+    segments: dict[str, int] = {}
+    abc: dict[str, int] = {}
+    population, revenue, everyone = 0, Decimal(0), 0
+    for segment, abc_class, n, total in grouped:
+        everyone += n
+        if segment is None:
+            continue
+        segments[str(segment)] = segments.get(str(segment), 0) + n
+        if abc_class is not None:
+            abc[str(abc_class)] = abc.get(str(abc_class), 0) + n
+        population += n
+        revenue += Decimal(str(total))
+    clients = everyone if clients is None else clients
     top = (
-        base.add_columns(RfmScore.monetary)
-        .order_by(RfmScore.monetary.desc(), RfmScore.client_id)
+        select(rows.c.monetary)
+        .where(rows.c.segment.is_not(None))
+        .order_by(rows.c.monetary.desc(), rows.c.client_id)
         .limit(top_count(population))
-        .subquery()
+        .subquery("top")
     )
     top_sum = await session.scalar(select(func.coalesce(func.sum(top.c.monetary), 0)))
-    clients_q = select(func.count()).select_from(Client).where(Client.merged_into_id.is_(None))
-    if owner_id is not None:
-        clients_q = clients_q.where(Client.owner_id == owner_id)
-    clients = int(await session.scalar(clients_q) or 0)
-    segments = {str(k): int(n) for k, n in segments.items()}
-    segments[Segment.NO_RECENT.value] = max(0, clients - int(population))
-    return Distribution(
-        clients,
-        segments,
-        {str(k): int(n) for k, n in abc.items()},
-        int(population),
-        Decimal(str(revenue)),
-        Decimal(str(top_sum)),
-    )
+    segments[Segment.NO_RECENT.value] = max(0, clients - population)
+    return Distribution(clients, segments, abc, population, revenue, Decimal(str(top_sum)))
 
 
 async def movement(
@@ -515,20 +530,14 @@ async def movement(
         return []
     if owner_id is None and run.summary and run.summary.get("previous_run_id") == previous.id:
         return [(a, b, int(n)) for a, b, n in run.summary["moves"]]
-    cur = RfmScore.__table__.alias("cur")
-    prev = RfmScore.__table__.alias("prev")
-    was = func.coalesce(prev.c.segment, Segment.NO_RECENT.value)
-    now = func.coalesce(cur.c.segment, Segment.NO_RECENT.value)
-    q = (
-        select(was, now, func.count())
-        .select_from(Client)
-        .outerjoin(cur, and_(cur.c.run_id == run.id, cur.c.client_id == Client.id))
-        .outerjoin(prev, and_(prev.c.run_id == previous.id, prev.c.client_id == Client.id))
-        .where(Client.merged_into_id.is_(None), was != now)
-        .group_by(was, now)
-    )
+    pairs = select(
+        func.coalesce(_score_of(previous.id, RfmScore.segment), Segment.NO_RECENT.value).label("was"),
+        func.coalesce(_score_of(run.id, RfmScore.segment), Segment.NO_RECENT.value).label("now"),
+    ).where(Client.merged_into_id.is_(None))
     if owner_id is not None:
-        q = q.where(Client.owner_id == owner_id)
+        pairs = pairs.where(Client.owner_id == owner_id)
+    p = pairs.subquery("pairs")
+    q = select(p.c.was, p.c.now, func.count()).where(p.c.was != p.c.now).group_by(p.c.was, p.c.now)
     rows = [(str(a), str(b), int(n)) for a, b, n in await session.execute(q)]
     return sorted(rows, key=lambda m: (-m[2], m[0], m[1]))
 
@@ -571,7 +580,9 @@ async def segment_clients(
         )
     if owner_id is not None:
         q = q.where(Client.owner_id == owner_id)
-    rows = (await session.execute(q.order_by(Client.id).offset(page * size).limit(size + 1))).all()
+    # in the order of the index walked: (run_id, segment, client_id), or the clients' primary key
+    order = Client.id if segment is Segment.NO_RECENT else RfmScore.client_id
+    rows = (await session.execute(q.order_by(order).offset(page * size).limit(size + 1))).all()
     items = [SegmentRow(i, v, n, c, bool(vip) or abc == "A", abc) for i, v, n, c, vip, abc in rows[:size]]
     return SegmentPage(items, page, len(rows) > size)
 
