@@ -58,7 +58,7 @@ from models.clients import Client
 from models.jobs import Job, JobStatus
 from models.loyalty import Purchase
 from services.analytics.purchases import bonus_purchases, won_deals
-from services.analytics.segments import CELLS, ORDER, Segment
+from services.analytics.segments import CELLS, Segment
 from services.queue import enqueue
 
 NIGHTLY_JOB, MANUAL_JOB = "rfm_nightly", "rfm_manual"  # the queue's kinds (scheduler/analytics.py)
@@ -585,7 +585,3 @@ async def segment_clients(
     rows = (await session.execute(q.order_by(order).offset(page * size).limit(size + 1))).all()
     items = [SegmentRow(i, v, n, c, bool(vip) or abc == "A", abc) for i, v, n, c, vip, abc in rows[:size]]
     return SegmentPage(items, page, len(rows) > size)
-
-
-def ordered_segments() -> tuple[Segment, ...]:
-    return ORDER

@@ -258,6 +258,11 @@ async def test_distribution_pareto_lists_and_vip(engine, session):
             revenue = sum(w["monetary"] for w in mine.values())
             assert d.revenue == revenue
             assert d.top20_share == pytest.approx(float(sum(mine[c]["monetary"] for c in top) / revenue))
+            if owner is None:  # the run's stored figures and its rows agree
+                stored = d
+                run.summary = None
+                assert await rfm.distribution(s, run, None) == stored
+                await s.refresh(run)
         # a segment's clients in id order, paged, scoped
         seg = want[ids[7]]["segment"]
         members = sorted(c for c, w in want.items() if w["segment"] == seg)
