@@ -64,13 +64,15 @@ def _card_statement(everyone: bool):
         dup = aliased(Client, name=f"dup{i}")
         joins.append((dup, dup.id == same_ids.offset(i).limit(1).scalar_subquery()))
         dup_columns += [dup.id, dup.name, dup.company, dup.created_at]
+    score, score_on = rfm.latest_score_join()  # the RFM segment and ABC class (last column)
     stmt = (
-        select(Client, User, nxt, *deal_columns, *dup_columns)
+        select(Client, User, nxt, *deal_columns, *dup_columns, score)
         .outerjoin(User, User.id == Client.owner_id)
         .outerjoin(nxt, nxt.id == next_id)
     )
     for dup, on in joins:
         stmt = stmt.outerjoin(dup, on)
+    stmt = stmt.outerjoin(score, score_on)
     stmt = stmt.where(Client.id == bindparam("client_id")).options(
         joinedload(Client.phones), joinedload(Client.tags)
     )
@@ -86,7 +88,7 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     row = (await session.execute(_card_statement(everyone), params)).unique().one_or_none()
     if row is None:
         return None
-    client, owner, reminder, count, currency_lo, currency_hi, total, *dups = row
+    client, owner, reminder, count, currency_lo, currency_hi, total, *dups, score = row
     if not count:
         deals = deals_service.OpenSummary(count=0, sums={})
     elif currency_lo == currency_hi:
@@ -94,7 +96,6 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     else:  # several currencies: a sum for each
         deals = await deals_service.open_summary(session, client_id)
     duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
-    score = await rfm.client_score(session, client_id)  # the RFM segment and ABC class: one PK lookup
     return CardData(
         client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates, rfm=score
     )

@@ -45,12 +45,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.analytics import RfmRun, RfmScore
 from models.base import UTCDateTime
@@ -408,17 +410,35 @@ async def client_score(session: AsyncSession, client_id: int) -> RfmScore | None
     )
 
 
-async def vip_ids(session: AsyncSession, client_ids: list[int]) -> set[int]:
-    """Of these clients, the VIPs: the manual flag, or class A in the latest finished run (one query)."""
-    if not client_ids:
-        return set()
-    latest = (
+def latest_run_id() -> Any:
+    """The latest finished run's id, as a scalar subquery."""
+    return (
         select(RfmRun.id).where(RfmRun.finished_at.is_not(None)).order_by(RfmRun.id.desc()).limit(1)
     ).scalar_subquery()
+
+
+def is_vip() -> Any:
+    """A client is a VIP: the manual flag, or class A in the latest finished run (a column for the
+    statements that list clients, so the mark costs no query of its own)."""
+    score = RfmScore.__table__.alias("vip_score")
     class_a = exists().where(
-        RfmScore.run_id == latest, RfmScore.client_id == Client.id, RfmScore.abc_class == "A"
+        score.c.run_id == latest_run_id(), score.c.client_id == Client.id, score.c.abc_class == "A"
     )
-    rows = await session.scalars(select(Client.id).where(Client.id.in_(client_ids), Client.vip | class_a))
+    return or_(Client.vip, class_a)
+
+
+def latest_score_join() -> tuple[Any, Any]:
+    """(the scores alias, its ON clause): a client's row in the latest finished run, for an outer join
+    (the card's one statement)."""
+    score = aliased(RfmScore, name="latest_score")
+    return score, and_(score.run_id == latest_run_id(), score.client_id == Client.id)
+
+
+async def vip_ids(session: AsyncSession, client_ids: list[int]) -> set[int]:
+    """Of these clients, the VIPs (one query)."""
+    if not client_ids:
+        return set()
+    rows = await session.scalars(select(Client.id).where(Client.id.in_(client_ids), is_vip()))
     return set(rows.all())
 
 

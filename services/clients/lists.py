@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,12 +29,13 @@ class Page:
     items: list[Any]  # Client; ListRow from search_rows
     page: int
     has_next: bool
+    vips: frozenset[int] = frozenset()  # list_page: which of the items are VIPs
 
 
 async def list_page(session: AsyncSession, viewer: User, flt: ListFilter, page: int, now: datetime) -> Page:
     """The viewer's clients (admins: everyone's), newest first, PAGE at a time (LIMIT PAGE + 1)."""
     page = max(0, page)
-    stmt = select(Client).where(Client.merged_into_id.is_(None))
+    stmt = select(Client, rfm.is_vip().label("is_vip")).where(Client.merged_into_id.is_(None))
     if not access.sees_everything(viewer):
         stmt = stmt.where(Client.owner_id == viewer.id)
     if flt.status is not None:
@@ -49,10 +50,9 @@ async def list_page(session: AsyncSession, viewer: User, flt: ListFilter, page: 
                 and_(Client.last_contact_at.is_(None), Client.created_at < cutoff),
             )
         )
-    rows = list(
-        (await session.scalars(stmt.order_by(Client.id.desc()).offset(page * PAGE).limit(PAGE + 1))).all()
-    )
-    return Page(rows[:PAGE], page, len(rows) > PAGE)
+    found = (await session.execute(stmt.order_by(Client.id.desc()).offset(page * PAGE).limit(PAGE + 1))).all()
+    rows = [r[0] for r in found[:PAGE]]
+    return Page(rows, page, len(found) > PAGE, frozenset(r[0].id for r in found[:PAGE] if r[1]))
 
 
 async def search_page(
@@ -77,7 +77,7 @@ class ListRow:
     name: str
     company: str | None
     phone: str | None  # the first number, E.164
-    vip: bool = False  # the manual flag or class A (mark_vips)
+    vip: bool = False  # the manual flag or class A (services/analytics/rfm.is_vip)
 
     @classmethod
     def of(cls, client: Client) -> ListRow:
@@ -89,12 +89,6 @@ class ListRow:
             client.phones[0].e164 if client.phones else None,
             bool(client.vip),
         )
-
-
-async def mark_vips(session: AsyncSession, rows: list[ListRow]) -> list[ListRow]:
-    """The page's rows with their VIP mark: one IN query for the whole page."""
-    vips = await rfm.vip_ids(session, [r.id for r in rows])
-    return [replace(r, vip=r.id in vips) for r in rows]
 
 
 async def search_rows(
@@ -115,11 +109,19 @@ async def search_rows(
         .scalar_subquery()
     )
     stmt = (
-        select(Client.id, Client.version, Client.name, Client.company, first_phone, Client.merged_into_id)
+        select(
+            Client.id,
+            Client.version,
+            Client.name,
+            Client.company,
+            first_phone,
+            rfm.is_vip(),
+            Client.merged_into_id,
+        )
         .select_from(hits)
         .join(Client, Client.id == hits.c.client_id)
         .order_by(hits.c.sort_key, hits.c.client_id)
     )
     rows = (await session.execute(stmt)).all()
-    items = [ListRow(*row[:5]) for row in rows[:size] if row.merged_into_id is None]
-    return Page(await mark_vips(session, items), page, len(rows) > size)
+    items = [ListRow(*row[:5], bool(row[5])) for row in rows[:size] if row.merged_into_id is None]
+    return Page(items, page, len(rows) > size)
