@@ -54,6 +54,7 @@ class CardAction(StrEnum):
     invite = "invite"  # handlers/customers
     consent = "consent"  # handlers/consent
     loyalty = "loyalty"  # handlers/loyalty
+    vip = "vip"  # handlers/analytics/vip (admins: set or clear the manual VIP flag)
 
 
 class ClientCb(CallbackData, prefix="c"):
@@ -238,3 +239,18 @@ class ImportCb(CallbackData, prefix="im"):
     v: int = 0
     col: int = 0
     arg: int = 0
+
+
+class RfmAction(StrEnum):
+    """A button of /rfm (handlers/analytics/rfm). The values travel in callback_data: only add."""
+
+    show = "show"  # the overview
+    seg = "seg"  # a segment's clients (arg = the segment's place in segments.ORDER, page)
+    run = "run"  # admins: recompute now
+
+
+class RfmCb(CallbackData, prefix="rfm"):
+    action: RfmAction
+    arg: int = 0
+    page: int = 0
+    run: int = 0  # the run a list page was drawn from: a page of an older run shows the latest

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     webapp_host: str = "0.0.0.0"
     webapp_port: int = Field(default=8081, ge=1, le=65535)
     webapp_auth_max_age: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    # Analytics: how many finished RFM runs are kept (the nightly job drops older ones).
+    rfm_keep_runs: int = Field(default=35, ge=2, le=1000)
 
     @field_validator("deal_stages", mode="before")
     @classmethod

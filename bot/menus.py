@@ -49,6 +49,7 @@ STAFF = [
     ("board", __("The pipeline board (Mini App)")),
     ("newdeal", __("New deal")),
     ("surveys", __("Satisfaction: CSAT and NPS")),
+    ("rfm", __("RFM segments, ABC classes and VIPs")),
     ("timezone", __("My time zone")),
     ("import", __("Import clients or purchases from a file")),
     ("cancel", __("Leave the current dialog")),

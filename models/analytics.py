@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -41,6 +43,10 @@ class RfmRun(Base):
     started_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
     population: Mapped[int] = mapped_column(Integer, default=0)  # clients scored
     revenue: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))  # their total
+    # The whole base's figures, computed with the run so /rfm never aggregates a million rows per
+    # request: {"clients", "segments": {key: n}, "abc": {class: n}, "moves": [[from, to, n]],
+    # "top20_share", "previous_run_id"} (services/analytics/rfm.py).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RfmScore(Base):

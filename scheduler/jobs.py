@@ -6,7 +6,7 @@ message leaves through `ctx.deps.sender`. A new kind is one line here.
 
 from __future__ import annotations
 
-from scheduler import deals, digest, imports, loyalty, notify, reminders, surveys, updates
+from scheduler import analytics, deals, digest, imports, loyalty, notify, reminders, surveys, updates
 from scheduler.queue import JobRegistry
 from services import reminders as reminders_service
 from services import surveys as surveys_service
@@ -26,6 +26,8 @@ def build_registry() -> JobRegistry:
     registry.add(surveys_service.SEND_JOB, surveys.survey_send)
     registry.add(updates.CLEANUP, updates.cleanup)
     registry.add(imports.APPLY, imports.apply)
+    registry.add(analytics.NIGHTLY, analytics.nightly)
+    registry.add(analytics.MANUAL, analytics.manual)
     return registry
 
 

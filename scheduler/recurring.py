@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.users import User
+from scheduler.analytics import NIGHTLY as RFM_NIGHTLY
+from scheduler.analytics import RFM_HOUR, RFM_MINUTE
 from scheduler.deals import DEAL_NUDGE
 from scheduler.digest import ADMIN_DIGEST
 from scheduler.loyalty import DAILY as LOYALTY_DAILY
@@ -81,3 +83,11 @@ async def plan_updates_cleanup(session: AsyncSession, now: datetime, default_tz:
     """The clean-up of handled-update records, once a local day at 03:30 of the default time zone."""
     due = next_local_occurrence(3, default_tz, now, minute=30)
     return await enqueue(session, CLEANUP, {}, due, key=f"{CLEANUP}:{due.date().isoformat()}")
+
+
+async def plan_rfm_nightly(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The nightly RFM and ABC run, once a local night of the default time zone at RFM_HOUR:RFM_MINUTE
+    (the key names that local date, so planning again, or on another instance, adds nothing)."""
+    due = next_local_occurrence(RFM_HOUR, default_tz, now, minute=RFM_MINUTE)
+    local_day = due.astimezone(ZoneInfo(default_tz)).date().isoformat()
+    return await enqueue(session, RFM_NIGHTLY, {}, due, key=f"{RFM_NIGHTLY}:{local_day}")

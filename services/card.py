@@ -17,6 +17,7 @@ from models.reminders import Reminder, ReminderStatus
 from models.users import User
 from services import access
 from services import deals as deals_service
+from services.analytics import rfm
 from services.clients.card import CardData, DuplicateRef
 from services.clients.dedupe import owner_of
 from services.errors import NotFound
@@ -63,13 +64,15 @@ def _card_statement(everyone: bool):
         dup = aliased(Client, name=f"dup{i}")
         joins.append((dup, dup.id == same_ids.offset(i).limit(1).scalar_subquery()))
         dup_columns += [dup.id, dup.name, dup.company, dup.created_at]
+    score, score_on = rfm.latest_score_join()  # the RFM segment and ABC class (last column)
     stmt = (
-        select(Client, User, nxt, *deal_columns, *dup_columns)
+        select(Client, User, nxt, *deal_columns, *dup_columns, score)
         .outerjoin(User, User.id == Client.owner_id)
         .outerjoin(nxt, nxt.id == next_id)
     )
     for dup, on in joins:
         stmt = stmt.outerjoin(dup, on)
+    stmt = stmt.outerjoin(score, score_on)
     stmt = stmt.where(Client.id == bindparam("client_id")).options(
         joinedload(Client.phones), joinedload(Client.tags)
     )
@@ -85,7 +88,7 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     row = (await session.execute(_card_statement(everyone), params)).unique().one_or_none()
     if row is None:
         return None
-    client, owner, reminder, count, currency_lo, currency_hi, total, *dups = row
+    client, owner, reminder, count, currency_lo, currency_hi, total, *dups, score = row
     if not count:
         deals = deals_service.OpenSummary(count=0, sums={})
     elif currency_lo == currency_hi:
@@ -93,14 +96,18 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     else:  # several currencies: a sum for each
         deals = await deals_service.open_summary(session, client_id)
     duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
-    return CardData(client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates)
+    return CardData(
+        client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates, rfm=score
+    )
 
 
 async def card(session: AsyncSession, viewer: User, client: Client) -> CardData:
     """Everything the card shows besides the client itself, in one statement."""
     data = await _card_row(session, viewer, client.id)
     if data is None:  # deleted meanwhile: nothing hangs on it any more
-        return CardData(client, await owner_of(session, client), None, deals_service.OpenSummary(0, {}), [])
+        return CardData(
+            client, await owner_of(session, client), None, deals_service.OpenSummary(0, {}), [], None
+        )
     data.client = client
     return data
 

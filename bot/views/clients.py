@@ -6,6 +6,7 @@ Every value a person typed is escaped with h(); button labels are plain text, cu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -18,6 +19,7 @@ from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.text import h, visible_length
+from bot.views.segments import abc_label, segment_label
 from models.clients import Client, ClientStatus
 from models.users import User
 from services import phones
@@ -119,6 +121,17 @@ def duplicate_text(dup: Duplicate) -> str:
 
 # --- the card ---
 
+VIP_BADGE = "⭐ VIP"
+
+
+def rfm_line(score: Any) -> str:
+    """The card's RFM line: the segment with its R, F, M scores and the ABC class."""
+    if score is None:
+        return "📊 " + segment_label(None)
+    return "📊 " + _("{segment} · R{r} F{f} M{m} · {abc}").format(
+        segment=segment_label(score.segment), r=score.r, f=score.f, m=score.m, abc=abc_label(score.abc_class)
+    )
+
 
 def _money(sums: dict, locale: str) -> str:
     parts = []
@@ -134,6 +147,8 @@ def card_text(card: CardData, tz: str, locale: str, *, share: bool = False) -> s
     """The card. `share` (inline mode, sent into other chats) leaves out the internal parts."""
     c = card.client
     lines = [f"👤 <b>{h(c.name)}</b>"]
+    if not share and (c.vip or (card.rfm is not None and card.rfm.abc_class == "A")):
+        lines[0] += " " + VIP_BADGE
     if not share:
         owner = card.owner.display_name if card.owner else "?"
         lines.append(
@@ -174,6 +189,7 @@ def card_text(card: CardData, tz: str, locale: str, *, share: bool = False) -> s
     if card.deals is not None and card.deals.count:
         total = _money(card.deals.sums, locale)
         lines.append(_("💼 Open deals: {n}").format(n=card.deals.count) + (f" · {h(total)}" if total else ""))
+    lines.append(rfm_line(card.rfm))
     if c.tags:
         lines.append("🏷 " + " ".join(f"#{h(t.tag)}" for t in c.tags))
     for dup in card.duplicates:
@@ -222,7 +238,12 @@ def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
     if c.telegram_id is None:
         kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb(CardAction.invite)))
     if viewer.effective_role.value == "admin":
-        kb.row(InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb(CardAction.owner)))
+        kb.row(
+            InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb(CardAction.owner)),
+            InlineKeyboardButton(
+                text=_("☆ Clear VIP") if c.vip else _("⭐ Mark VIP"), callback_data=cb(CardAction.vip)
+            ),
+        )
     for dup in card.duplicates:
         kb.row(
             InlineKeyboardButton(
@@ -245,7 +266,8 @@ def back_to_card(client: Client) -> InlineKeyboardButton:
 
 def client_label(item: ListRow) -> str:
     extra = item.company or (phones.display(item.phone) if item.phone else "")
-    return label(f"👤 {item.name}" + (f" · {extra}" if extra else ""))
+    vip = "⭐ " if getattr(item, "vip", False) else ""
+    return label(f"👤 {vip}{item.name}" + (f" · {extra}" if extra else ""))
 
 
 def list_keyboard(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -76,7 +78,7 @@ async def clients_list(ctx: Ctx, spec: str, page: int) -> tuple[str, InlineKeybo
         flt.status, flt.tag, flt.stale_days, access.sees_everything(ctx.user), not result.items and page == 0
     )
     text += "\n" + _("Filters: /clients active · prospect · inactive · tag vip · stale 30")
-    rows = [ListRow.of(client) for client in result.items]
+    rows = [replace(ListRow.of(client), vip=client.id in result.vips) for client in result.items]
     markup = views.list_keyboard(rows, key, result.page, result.has_next, views.clients_filter_row(spec))
     return text, markup
 

@@ -27,6 +27,7 @@ class CardData:
     next_reminder: Any  # Reminder | None
     deals: Any  # services.deals.OpenSummary
     duplicates: list[Any]  # DuplicateRef or Client: .id, .name, .company, .created_at
+    rfm: Any = None  # models.analytics.RfmScore in the latest finished run; None: not scored
 
 
 _CARD_STATEMENTS: dict[bool, Any] = {}

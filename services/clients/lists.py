@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.clients import Client, ClientPhone, ClientStatus, ClientTag
 from models.users import User
 from services import access, search
+from services.analytics import rfm
 
 PAGE = 8
 
@@ -28,12 +29,13 @@ class Page:
     items: list[Any]  # Client; ListRow from search_rows
     page: int
     has_next: bool
+    vips: frozenset[int] = frozenset()  # list_page: which of the items are VIPs
 
 
 async def list_page(session: AsyncSession, viewer: User, flt: ListFilter, page: int, now: datetime) -> Page:
     """The viewer's clients (admins: everyone's), newest first, PAGE at a time (LIMIT PAGE + 1)."""
     page = max(0, page)
-    stmt = select(Client).where(Client.merged_into_id.is_(None))
+    stmt = select(Client, rfm.is_vip().label("is_vip")).where(Client.merged_into_id.is_(None))
     if not access.sees_everything(viewer):
         stmt = stmt.where(Client.owner_id == viewer.id)
     if flt.status is not None:
@@ -48,10 +50,9 @@ async def list_page(session: AsyncSession, viewer: User, flt: ListFilter, page: 
                 and_(Client.last_contact_at.is_(None), Client.created_at < cutoff),
             )
         )
-    rows = list(
-        (await session.scalars(stmt.order_by(Client.id.desc()).offset(page * PAGE).limit(PAGE + 1))).all()
-    )
-    return Page(rows[:PAGE], page, len(rows) > PAGE)
+    found = (await session.execute(stmt.order_by(Client.id.desc()).offset(page * PAGE).limit(PAGE + 1))).all()
+    rows = [r[0] for r in found[:PAGE]]
+    return Page(rows, page, len(found) > PAGE, frozenset(r[0].id for r in found[:PAGE] if r[1]))
 
 
 async def search_page(
@@ -76,6 +77,7 @@ class ListRow:
     name: str
     company: str | None
     phone: str | None  # the first number, E.164
+    vip: bool = False  # the manual flag or class A (services/analytics/rfm.is_vip)
 
     @classmethod
     def of(cls, client: Client) -> ListRow:
@@ -85,6 +87,7 @@ class ListRow:
             client.name,
             client.company,
             client.phones[0].e164 if client.phones else None,
+            bool(client.vip),
         )
 
 
@@ -106,11 +109,19 @@ async def search_rows(
         .scalar_subquery()
     )
     stmt = (
-        select(Client.id, Client.version, Client.name, Client.company, first_phone, Client.merged_into_id)
+        select(
+            Client.id,
+            Client.version,
+            Client.name,
+            Client.company,
+            first_phone,
+            rfm.is_vip(),
+            Client.merged_into_id,
+        )
         .select_from(hits)
         .join(Client, Client.id == hits.c.client_id)
         .order_by(hits.c.sort_key, hits.c.client_id)
     )
     rows = (await session.execute(stmt)).all()
-    items = [ListRow(*row[:5]) for row in rows[:size] if row.merged_into_id is None]
+    items = [ListRow(*row[:5], bool(row[5])) for row in rows[:size] if row.merged_into_id is None]
     return Page(items, page, len(rows) > size)
