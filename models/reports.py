@@ -33,6 +33,8 @@ class ReportDaily(Base):
     __table_args__ = (Index("ix_report_daily_metric_day", "metric", "day", "manager_id"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)  # in the company's time zone
+    week: Mapped[date] = mapped_column(Date)  # the Monday of the day's week: per-week figures group on it
+    month: Mapped[date] = mapped_column(Date)  # the first of the day's month
     manager_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     metric: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

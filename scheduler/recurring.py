@@ -14,6 +14,7 @@ from models.users import User
 from scheduler.deals import DEAL_NUDGE
 from scheduler.digest import ADMIN_DIGEST
 from scheduler.loyalty import DAILY as LOYALTY_DAILY
+from scheduler.reports import ROLLUP as REPORTS_ROLLUP
 from scheduler.updates import CLEANUP
 from services import deals as deals_service
 from services import users as users_service
@@ -81,3 +82,16 @@ async def plan_updates_cleanup(session: AsyncSession, now: datetime, default_tz:
     """The clean-up of handled-update records, once a local day at 03:30 of the default time zone."""
     due = next_local_occurrence(3, default_tz, now, minute=30)
     return await enqueue(session, CLEANUP, {}, due, key=f"{CLEANUP}:{due.date().isoformat()}")
+
+
+REPORTS_ROLLUP_HOUR, REPORTS_ROLLUP_MINUTE = 0, 20
+
+
+async def plan_reports_rollup(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The rollup of the closed days for /reports, once per local day of the company's time zone: at
+    00:20, or at once when the day's run hasn't been planned yet (a start later in the day)."""
+    zone = ZoneInfo(default_tz)
+    local = now.astimezone(zone)
+    due = datetime.combine(local.date(), time(REPORTS_ROLLUP_HOUR, REPORTS_ROLLUP_MINUTE), zone)
+    key = f"{REPORTS_ROLLUP}:{local.date().isoformat()}"
+    return await enqueue(session, REPORTS_ROLLUP, {}, max(due.astimezone(UTC), now), key=key)

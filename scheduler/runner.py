@@ -19,6 +19,7 @@ from scheduler.queue import JobQueue
 from scheduler.recurring import (
     plan_admin_digests,
     plan_loyalty_daily,
+    plan_reports_rollup,
     plan_stale_deal_nudges,
     plan_updates_cleanup,
 )
@@ -87,6 +88,11 @@ class Scheduler:
                 await plan_updates_cleanup(session, self.clock.now(), self.settings.default_timezone)
         except Exception:
             log.exception("planning the clean-up of handled updates failed")
+        try:
+            async with self.session_factory() as session, session.begin():
+                await plan_reports_rollup(session, self.clock.now(), self.settings.default_timezone)
+        except Exception:
+            log.exception("planning the reports' rollup failed")
 
     async def plan_forever(self) -> None:
         """Plan at once (what fell due while the bot was down), then every PLAN_EVERY_MINUTES until

@@ -32,6 +32,8 @@ def upgrade() -> None:
     op.create_table(
         "report_daily",
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
         sa.Column("manager_id", sa.BigInteger(), nullable=False),
         sa.Column("metric", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=64), nullable=False),
