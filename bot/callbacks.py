@@ -217,3 +217,20 @@ class CustomerCb(CallbackData, prefix="cu"):
 
     action: CustomerAction
     id: int = 0
+
+
+class ReportAction(StrEnum):
+    menu = "menu"  # /reports: the list of reports (handlers/analytics/reports.py)
+    show = "show"  # a report for a period: its text and chart
+    export = "export"  # the report's table as a file (fmt: csv or xlsx)
+    level = "level"  # admins: change the competition level r (the satisfaction report)
+
+
+class ReportCb(CallbackData, prefix="rp"):
+    """handlers/analytics/reports.py: a report (report: its key), a period (period: its key), and for
+    export the file format."""
+
+    action: ReportAction
+    report: str = ""
+    period: str = ""
+    fmt: str = ""

@@ -37,6 +37,7 @@ STAFF = [
     ("deals", __("The deal pipeline")),
     ("newdeal", __("New deal")),
     ("surveys", __("Satisfaction: CSAT and NPS")),
+    ("reports", __("Reports with charts")),
     ("timezone", __("My time zone")),
     ("cancel", __("Leave the current dialog")),
 ]

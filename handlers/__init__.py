@@ -3,6 +3,7 @@
 from aiogram import Router
 
 from handlers import (
+    analytics,
     clients,
     consent,
     customers,
@@ -30,6 +31,7 @@ def build_routers() -> list[Router]:
         *consent.routers,
         *loyalty.routers,
         *surveys.routers,
+        *analytics.routers,
         *reminders.routers,
         *interactions.routers,
         *deals.routers,

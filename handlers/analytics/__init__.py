@@ -1,0 +1,5 @@
+"""Analytics: /reports (reports.py)."""
+
+from handlers.analytics import reports
+
+routers = [reports.router]
