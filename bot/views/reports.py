@@ -187,9 +187,9 @@ def funnel_text(f: build.Funnel, locale: str) -> str:
         )
     if f.lost_reasons:
         lines.append(_("Why deals were lost:"))
+        unknown = _("no reason")
         lines += [
-            f"  {i}. {h(r or _('no reason'))} — {_n(n, locale)}"
-            for i, (r, n) in enumerate(f.lost_reasons[:5], 1)
+            f"  {i}. {h(r or unknown)} — {_n(n, locale)}" for i, (r, n) in enumerate(f.lost_reasons[:5], 1)
         ]
     if f.managers:
         lines.append(_("By manager (entered / won / lost):"))
