@@ -84,10 +84,12 @@ def deal_with(session: AsyncSession, client_id: int, owner: int, created: dateti
     return deal
 
 
-async def seed(session: AsyncSession) -> dict[str, int]:
-    await add_user(session, ADMIN, "Admin", role=Role.admin)
-    await add_user(session, ANNA, "Anna", role=Role.manager)
-    await add_user(session, BORIS, "Boris", role=Role.manager)
+async def seed(session: AsyncSession, *, people: bool = True) -> dict[str, int]:
+    """The data set; with `people` also the admin and the two managers (else they exist already)."""
+    if people:
+        await add_user(session, ADMIN, "Admin", role=Role.admin)
+        await add_user(session, ANNA, "Anna", role=Role.manager)
+        await add_user(session, BORIS, "Boris", role=Role.manager)
     ids = {}
     # lead sources: manual, import, vCard, Telegram lead (Boris), referral (this month); one old client
     for name, owner, source, created in (
