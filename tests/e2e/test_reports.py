@@ -139,7 +139,7 @@ async def test_a_manager_sees_only_their_own_figures(app, tg, clock):
     png_of(tg, funnel.last)
     revenue = await anna.press("💰 Revenue and customers", message=menu.last)
     assert "Revenue: RUB 12,000.00 (5 purchases)" in revenue.last.text or "12,000" in revenue.last.text
-    csv_name, content = file_of(tg, (await anna.press("⬇️ CSV", message=revenue.last)).last)
+    _name, content = file_of(tg, (await anna.press("⬇️ CSV", message=revenue.last)).last)
     assert "Boris" not in content.decode()
     sat = await boris.press("🙂 Удовлетворённость и лояльность", message=(await boris.send("/reports")).last)
     assert "Индекс удовлетворённости S: 0% (n=1) ⚠️" in sat.last.text
