@@ -366,24 +366,25 @@ def activity_text(a: build.ActivityReport, locale: str) -> str:
     return "\n".join(lines)
 
 
-def activity_chart(a: build.ActivityReport, locale: str) -> Chart:
-    def weekly(attr: str) -> tuple[float, ...]:
-        return tuple(
-            float(sum(getattr(act, attr) for (_m, w), act in a.weekly.items() if w == week))
-            for week in a.weeks
-        )
+def _weekly(a: build.ActivityReport, attr: str) -> tuple[float, ...]:
+    """Everyone's (or the manager's own) figure per week."""
+    return tuple(
+        float(sum(getattr(act, attr) for (_m, w), act in a.weekly.items() if w == week)) for week in a.weeks
+    )
 
+
+def activity_chart(a: build.ActivityReport, locale: str) -> Chart:
     return Chart(
         "bars",
         _("Activity per week"),
         tuple(_day(w, locale) for w in a.weeks),
         (
-            Series(_("Contacts"), weekly("contacts")),
+            Series(_("Contacts"), _weekly(a, "contacts")),
             Series(
                 _("Reminders done"),
-                tuple(x + y for x, y in zip(weekly("on_time"), weekly("late"), strict=True)),
+                tuple(x + y for x, y in zip(_weekly(a, "on_time"), _weekly(a, "late"), strict=True)),
             ),
-            Series(_("Deals moved"), weekly("moved")),
+            Series(_("Deals moved"), _weekly(a, "moved")),
         ),
         empty=_("No activity in this period"),
     )
