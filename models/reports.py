@@ -18,6 +18,7 @@ from models.base import Base, UTCDateTime
 from models.clients import Client
 from models.deals import DealEvent
 from models.interactions import Interaction
+from models.loyalty import Purchase
 from models.reminders import Reminder
 from models.surveys import Survey
 
@@ -72,7 +73,22 @@ class ReportState(Base):
 
 # Time ranges the rollup job cuts into days and a report's live part (today) reads.
 Index("ix_deal_events_at", DealEvent.at)
-Index("ix_interactions_created", Interaction.created_at)
+# Today's live part reads only these indexes (covering: the time and the columns it sums), never the rows.
+Index(
+    "ix_loyalty_purchases_at_cover",
+    Purchase.created_at,
+    Purchase.currency,
+    Purchase.client_id,
+    Purchase.manager_id,
+    Purchase.discounted,
+)
+Index(
+    "ix_interactions_created_cover",
+    Interaction.created_at,
+    Interaction.author_id,
+    Interaction.kind,
+    Interaction.outcome,
+)
 Index("ix_reminders_done", Reminder.done_at)
 Index("ix_surveys_csat_at", Survey.csat_at)
 Index("ix_surveys_nps_at", Survey.nps_at)

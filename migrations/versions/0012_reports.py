@@ -20,7 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 INDEXES = (
     ("deal_events", "ix_deal_events_at", ["at"]),
-    ("interactions", "ix_interactions_created", ["created_at"]),
+    ("loyalty_purchases", "ix_loyalty_purchases_at_cover", ["created_at", "currency", "client_id", "manager_id", "discounted"]),
+    ("interactions", "ix_interactions_created_cover", ["created_at", "author_id", "kind", "outcome"]),
     ("reminders", "ix_reminders_done", ["done_at"]),
     ("surveys", "ix_surveys_csat_at", ["csat_at"]),
     ("surveys", "ix_surveys_nps_at", ["nps_at"]),
