@@ -254,3 +254,20 @@ class RfmCb(CallbackData, prefix="rfm"):
     arg: int = 0
     page: int = 0
     run: int = 0  # the run a list page was drawn from: a page of an older run shows the latest
+
+
+class ReportAction(StrEnum):
+    menu = "menu"  # /reports: the list of reports (handlers/analytics/reports.py)
+    show = "show"  # a report for a period: its text and chart
+    export = "export"  # the report's table as a file (fmt: csv or xlsx)
+    level = "level"  # admins: change the competition level r (the satisfaction report)
+
+
+class ReportCb(CallbackData, prefix="rp"):
+    """handlers/analytics/reports.py: a report (report: its key), a period (period: its key), and for
+    export the file format."""
+
+    action: ReportAction
+    report: str = ""
+    period: str = ""
+    fmt: str = ""

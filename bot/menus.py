@@ -50,6 +50,7 @@ STAFF = [
     ("newdeal", __("New deal")),
     ("surveys", __("Satisfaction: CSAT and NPS")),
     ("rfm", __("RFM segments, ABC classes and VIPs")),
+    ("reports", __("Reports with charts")),
     ("timezone", __("My time zone")),
     ("import", __("Import clients or purchases from a file")),
     ("cancel", __("Leave the current dialog")),

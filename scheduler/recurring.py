@@ -16,6 +16,7 @@ from scheduler.analytics import RFM_HOUR, RFM_MINUTE
 from scheduler.deals import DEAL_NUDGE
 from scheduler.digest import ADMIN_DIGEST
 from scheduler.loyalty import DAILY as LOYALTY_DAILY
+from scheduler.reports import ROLLUP as REPORTS_ROLLUP
 from scheduler.updates import CLEANUP
 from services import deals as deals_service
 from services import users as users_service
@@ -91,3 +92,16 @@ async def plan_rfm_nightly(session: AsyncSession, now: datetime, default_tz: str
     due = next_local_occurrence(RFM_HOUR, default_tz, now, minute=RFM_MINUTE)
     local_day = due.astimezone(ZoneInfo(default_tz)).date().isoformat()
     return await enqueue(session, RFM_NIGHTLY, {}, due, key=f"{RFM_NIGHTLY}:{local_day}")
+
+
+REPORTS_ROLLUP_HOUR, REPORTS_ROLLUP_MINUTE = 0, 20
+
+
+async def plan_reports_rollup(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The rollup of the closed days for /reports, once per local day of the company's time zone: at
+    00:20, or at once when the day's run hasn't been planned yet (a start later in the day)."""
+    zone = ZoneInfo(default_tz)
+    local = now.astimezone(zone)
+    due = datetime.combine(local.date(), time(REPORTS_ROLLUP_HOUR, REPORTS_ROLLUP_MINUTE), zone)
+    key = f"{REPORTS_ROLLUP}:{local.date().isoformat()}"
+    return await enqueue(session, REPORTS_ROLLUP, {}, max(due.astimezone(UTC), now), key=key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from scheduler.queue import JobQueue
 from scheduler.recurring import (
     plan_admin_digests,
     plan_loyalty_daily,
+    plan_reports_rollup,
     plan_rfm_nightly,
     plan_stale_deal_nudges,
     plan_updates_cleanup,
@@ -63,36 +65,27 @@ class Scheduler:
             await self.tick()
             await asyncio.sleep(max(0.0, interval - (loop.time() - started)))
 
+    def planners(self) -> list[tuple[str, Callable[[AsyncSession], Awaitable[object]]]]:
+        """Each recurring plan with what its failure is logged as; each runs in its own transaction."""
+        s, now = self.settings, self.clock.now()
+        tz = s.default_timezone
+        return [
+            ("recurring work", lambda db: plan_admin_digests(db, now, s.digest_hour, tz)),
+            ("stale-deal nudges", lambda db: plan_stale_deal_nudges(db, now, s.deal_stale_days, tz)),
+            ("the bonus program's daily run", lambda db: plan_loyalty_daily(db, now, tz)),
+            ("the clean-up of handled updates", lambda db: plan_updates_cleanup(db, now, tz)),
+            ("the nightly RFM run", lambda db: plan_rfm_nightly(db, now, tz)),
+            ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
+        ]
+
     async def plan(self) -> None:
-        try:
-            async with self.session_factory() as session, session.begin():
-                await plan_admin_digests(
-                    session, self.clock.now(), self.settings.digest_hour, self.settings.default_timezone
-                )
-        except Exception:
-            log.exception("planning recurring work failed")
-        try:
-            async with self.session_factory() as session, session.begin():
-                await plan_stale_deal_nudges(
-                    session, self.clock.now(), self.settings.deal_stale_days, self.settings.default_timezone
-                )
-        except Exception:
-            log.exception("planning stale-deal nudges failed")
-        try:
-            async with self.session_factory() as session, session.begin():
-                await plan_loyalty_daily(session, self.clock.now(), self.settings.default_timezone)
-        except Exception:
-            log.exception("planning the bonus program's daily run failed")
-        try:
-            async with self.session_factory() as session, session.begin():
-                await plan_updates_cleanup(session, self.clock.now(), self.settings.default_timezone)
-        except Exception:
-            log.exception("planning the clean-up of handled updates failed")
-        try:
-            async with self.session_factory() as session, session.begin():
-                await plan_rfm_nightly(session, self.clock.now(), self.settings.default_timezone)
-        except Exception:
-            log.exception("planning the nightly RFM run failed")
+        """Plan every recurring job; one failing plan doesn't keep the others from being planned."""
+        for what, planner in self.planners():
+            try:
+                async with self.session_factory() as session, session.begin():
+                    await planner(session)
+            except Exception:
+                log.exception("planning %s failed", what)
 
     async def plan_forever(self) -> None:
         """Plan at once (what fell due while the bot was down), then every PLAN_EVERY_MINUTES until
