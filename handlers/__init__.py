@@ -3,10 +3,12 @@
 from aiogram import Router
 
 from handlers import (
+    audit,
     clients,
     consent,
     customers,
     deals,
+    export,
     fallback,
     interactions,
     language,
@@ -33,6 +35,8 @@ def build_routers() -> list[Router]:
         *reminders.routers,
         *interactions.routers,
         *deals.routers,
+        export.router,
+        audit.router,
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
         membership.router,
         fallback.router,

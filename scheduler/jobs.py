@@ -6,7 +6,7 @@ message leaves through `ctx.deps.sender`. A new kind is one line here.
 
 from __future__ import annotations
 
-from scheduler import deals, digest, loyalty, notify, reminders, surveys, updates
+from scheduler import deals, digest, export, loyalty, notify, reminders, surveys, updates
 from scheduler.queue import JobRegistry
 from services import reminders as reminders_service
 from services import surveys as surveys_service
@@ -25,6 +25,7 @@ def build_registry() -> JobRegistry:
     registry.add(loyalty.BIRTHDAY, loyalty.birthday)
     registry.add(surveys_service.SEND_JOB, surveys.survey_send)
     registry.add(updates.CLEANUP, updates.cleanup)
+    registry.add(export.EXPORT, export.export_run)
     return registry
 
 

@@ -3,7 +3,9 @@
 
 - CSV is for machines: UTF-8 without a BOM, the columns' stable English snake_case keys as headers,
   times in UTC (ISO 8601), and no cell starts with = + - @ (or a tab or CR) unescaped: such a cell is
-  prefixed with an apostrophe, so a spreadsheet opening the file never runs it as a formula.
+  prefixed with an apostrophe, so a spreadsheet opening the file never runs it as a formula. The one
+  exception is a PHONE column's value that is E.164 ("+" and digits, validated here): it stays E.164.
+  Numbers typed as numbers are written as numbers.
 - XLSX is for people: the columns' labels (in the reader's language) as headers, times in the reader's
   time zone, strings never turned into formulas, numbers or links (xlsxwriter's constant-memory mode
   writes each row straight to disk).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -33,6 +36,9 @@ XLSX_MAX_ROWS = 1_000_000
 _MARGIN = 1024 * 1024
 _CELL_OVERHEAD = 24  # XML bytes around a cell's value in a sheet, an upper bound after compression
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone column holds numbers the CRM validated and normalised itself: "+" and digits only, which no
+# spreadsheet can run; anything else in it is escaped like any text.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}( \+[1-9][0-9]{6,14})*")
 
 
 class Format(enum.StrEnum):
@@ -45,6 +51,7 @@ class Kind(enum.StrEnum):
     NUMBER = "number"
     DATE = "date"
     DATETIME = "datetime"
+    PHONE = "phone"  # E.164 numbers (space-separated): written as they are, see `csv_cell`
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,9 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, kind: Kind = Kind.TEXT) -> str:
+    if kind is Kind.PHONE and isinstance(value, str) and _E164.fullmatch(value):
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -160,7 +169,7 @@ class TableWriter:
 
     def write(self, row: Sequence[Any]) -> None:
         if self.fmt is Format.CSV:
-            cells = [csv_cell(v) for v in row]
+            cells = [csv_cell(v, c.kind) for c, v in zip(self.columns, row, strict=True)]
             size = sum(len(c.encode()) + 3 for c in cells) + 2
         else:
             cells = list(row)
