@@ -83,6 +83,12 @@ def csv_cell(value: Any, kind: Kind = Kind.TEXT) -> str:
     return safe_text(str(value))
 
 
+def _csv_size(cells: Sequence[str]) -> int:
+    """An upper bound of a CSV row's bytes: each cell quoted (2), its quotes doubled, a separator, CRLF.
+    Counted instead of asking the file its position, which would flush it on every row."""
+    return sum(len(c.encode()) + 3 + c.count('"') for c in cells) + 2
+
+
 class TableWriter:
     """Rows in, parts out: `write()` each row (a sequence matching the columns), then `close()`."""
 
@@ -125,7 +131,9 @@ class TableWriter:
         if self.fmt is Format.CSV:
             self._file = path.open("w", encoding="utf-8", newline="")
             self._csv = csv.writer(self._file)
-            self._csv.writerow([c.key for c in self.columns])
+            header = [c.key for c in self.columns]
+            self._csv.writerow(header)
+            self._part_bytes = _csv_size(header)
         else:
             self._open_book(path)
 
@@ -161,8 +169,7 @@ class TableWriter:
 
     def _full(self, next_bytes: int) -> bool:
         if self.fmt is Format.CSV:
-            assert self._file is not None
-            return self._file.tell() + next_bytes > self.part_limit - _MARGIN
+            return self._part_bytes + next_bytes > self.part_limit - _MARGIN
         return self._part_rows >= self.max_rows or self._part_bytes + next_bytes > self.part_limit - _MARGIN
 
     # -- rows ----------------------------------------------------------------------------------
@@ -170,7 +177,7 @@ class TableWriter:
     def write(self, row: Sequence[Any]) -> None:
         if self.fmt is Format.CSV:
             cells = [csv_cell(v, c.kind) for c, v in zip(self.columns, row, strict=True)]
-            size = sum(len(c.encode()) + 3 for c in cells) + 2
+            size = _csv_size(cells)
         else:
             cells = list(row)
             size = sum(len(str(v).encode()) + _CELL_OVERHEAD for v in cells if v is not None)
@@ -183,7 +190,7 @@ class TableWriter:
             self._csv.writerow(cells)
         else:
             self._write_xlsx(self._part_rows + 1, cells)
-            self._part_bytes += size
+        self._part_bytes += size
         self._part_rows += 1
         self.rows += 1
 
