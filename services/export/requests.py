@@ -4,6 +4,7 @@ part, recording each part sent."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from services.export.files import PART_LIMIT, Column, Format, TableWriter
 from services.queue import enqueue
 
 EXPORT_JOB = "export.run"
+WRITE_BATCH = 2000  # rows handed to the writer thread at once
+LEASE_EVERY = 20_000  # rows between two renewals of the job's lease
 FILTER_KEYS = {
     Dataset.clients: ("segment", "status", "tag", "owner", "vip"),
     Dataset.audit: ("actor", "client", "since", "until"),
@@ -108,15 +111,26 @@ async def write_files(
     part_limit: int = PART_LIMIT,
     on_rows: Any = None,
 ) -> Written:
-    """Stream the dataset's rows into files in `directory` (created by the caller, deleted by it);
-    `on_rows(n)` is awaited every 10,000 rows (the job renews its lease there)."""
+    """Stream the dataset's rows into files in `directory` (created by the caller, deleted by it).
+
+    Rows are written a batch at a time in a worker thread (a spreadsheet's cells and its final zip
+    are CPU work that must not hold up the bot's event loop); at most one batch is in memory.
+    `on_rows(n)` is awaited every LEASE_EVERY rows (the job renews its lease there)."""
     writer = TableWriter(directory, stem, fmt, columns, tz=tz, part_limit=part_limit)
     with writer:
+        batch: list[Sequence[Any]] = []
+        reported = 0
         async for row in rows(session, dataset, scope):
-            writer.write(row)
-            if on_rows is not None and writer.rows % 10_000 == 0:
-                await on_rows(writer.rows)
-        parts = writer.close()
+            batch.append(row)
+            if len(batch) >= WRITE_BATCH:
+                await asyncio.to_thread(writer.write_all, batch)
+                batch = []
+                if on_rows is not None and writer.rows - reported >= LEASE_EVERY:
+                    reported = writer.rows
+                    await on_rows(writer.rows)
+        if batch:
+            await asyncio.to_thread(writer.write_all, batch)
+        parts = await asyncio.to_thread(writer.close)
     return Written(directory, parts, writer.rows)
 
 
