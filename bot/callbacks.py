@@ -55,6 +55,7 @@ class CardAction(StrEnum):
     consent = "consent"  # handlers/consent
     loyalty = "loyalty"  # handlers/loyalty
     vip = "vip"  # handlers/analytics/vip (admins: set or clear the manual VIP flag)
+    changes = "changes"  # handlers/audit (the card's change history; page = the page)
 
 
 class ClientCb(CallbackData, prefix="c"):
@@ -270,4 +271,43 @@ class ReportCb(CallbackData, prefix="rp"):
     action: ReportAction
     report: str = ""
     period: str = ""
+
+
+# --- Export and audit (handlers/export.py, handlers/audit.py). ---
+
+
+class ExportAction(StrEnum):
+    """/export steps. The values travel in callback_data: never change one."""
+
+    menu = "m"  # the datasets
+    dataset = "d"  # a dataset chosen: its filters (clients) or the formats
+    filter = "f"  # a filter's values (k = the filter)
+    formats = "o"  # the format buttons for ds/k/v
+    go = "g"  # start the export in `fmt`
+
+
+class ExportCb(CallbackData, prefix="ex"):
+    action: ExportAction
+    ds: str = ""
+    k: str = ""  # the filter: seg | st | tag | own | vip
+    v: str = ""  # its value
+    fmt: str = ""
+
+
+class AuditAction(StrEnum):
+    """/audit buttons (handlers/audit.py); the card's change history (CardAction.changes)."""
+
+    list = "l"  # the list with the current filter, at `page`
+    actors = "a"  # choose the person
+    clients = "c"  # choose the client
+    periods = "p"  # choose the period
+    export = "x"  # the format buttons; with fmt: start the export
+
+
+class AuditCb(CallbackData, prefix="au"):
+    action: AuditAction
+    actor: int = 0  # 0: anyone
+    client: int = 0  # 0: any client
+    days: int = 0  # the last N days; 0: all time
+    page: int = 0
     fmt: str = ""

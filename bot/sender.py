@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -24,7 +25,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import FSInputFile, InlineKeyboardMarkup
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -142,17 +143,43 @@ class Sender(ReplyPacer):
                 return result
         return Delivery.sent
 
+    async def send_document(
+        self,
+        chat_id: int,
+        path: Path,
+        filename: str,
+        caption: str | None = None,
+        *,
+        check_reachable: bool = True,
+    ) -> Delivery:
+        """Upload a file from disk (streamed, not read into memory) as a document with an HTML caption
+        (at most 1024 characters, user data escaped), paced and handled like `send`."""
+        if check_reachable and not await self._reachable(chat_id):
+            return Delivery.blocked
+        return await self._deliver(
+            chat_id,
+            lambda: self.bot.send_document(
+                chat_id, FSInputFile(path, filename=filename), caption=caption, parse_mode="HTML"
+            ),
+        )
+
     async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Delivery:
+        return await self._deliver(
+            chat_id,
+            lambda: self.bot.send_message(
+                chat_id,
+                text,
+                reply_markup=markup,
+                parse_mode="HTML",
+                link_preview_options={"is_disabled": True},
+            ),
+        )
+
+    async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[object]]) -> Delivery:
         for _ in range(MAX_RETRY_AFTER_WAITS + 1):
             await self.limiter.wait(chat_id)
             try:
-                await self.bot.send_message(
-                    chat_id,
-                    text,
-                    reply_markup=markup,
-                    parse_mode="HTML",
-                    link_preview_options={"is_disabled": True},
-                )
+                await call()
                 return Delivery.sent
             except TelegramRetryAfter as e:
                 log.warning("429 for chat %s: retry after %s s", chat_id, e.retry_after)

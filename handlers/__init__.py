@@ -4,10 +4,12 @@ from aiogram import Router
 
 from handlers import (
     analytics,
+    audit,
     clients,
     consent,
     customers,
     deals,
+    export,
     fallback,
     imports,
     interactions,
@@ -37,6 +39,8 @@ def build_routers() -> list[Router]:
         *interactions.routers,
         *deals.routers,
         *imports.routers,
+        export.router,
+        audit.router,
         *clients.routers,  # last before fallback: it also catches shared contacts and .vcf files
         membership.router,
         fallback.router,

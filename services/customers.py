@@ -88,7 +88,16 @@ async def _link(session: AsyncSession, client: Client, user: User, via: str, now
     """What follows a new link (the caller has set it): the card's version, audit, loyalty, the owner."""
     client.version = (client.version or 0) + 1
     client.updated_at = now
-    audit.record(session, user.id, "customer.link", f"client:{client.id}", now, via=via)
+    audit.record(
+        session,
+        user.id,
+        "customer.link",
+        f"client:{client.id}",
+        now,
+        client_id=client.id,
+        after=user.id,
+        via=via,
+    )
     await loyalty.on_linked(session, client, user, now)
     await notify.notify(
         session,
@@ -263,7 +272,16 @@ async def forget(session: AsyncSession, user: User, client_id: int, now: datetim
     request = ForgetRequest(client_id=client.id, user_id=user.id, requested_at=now)
     session.add(request)
     await session.flush()
-    audit.record(session, user.id, "customer.forget", f"client:{client.id}", now, request=request.id)
+    audit.record(
+        session,
+        user.id,
+        "customer.forget",
+        f"client:{client.id}",
+        now,
+        client_id=client.id,
+        before=user.id,
+        request=request.id,
+    )
     for admin in await users_service.active_admins(session):
         await notify.notify(
             session,

@@ -84,9 +84,20 @@ async def redeem_manager_invite(session: AsyncSession, user: User, payload: str,
     if claimed.rowcount != 1:
         raise DomainError("invite_used")
     invite.used_by, invite.used_at = user.id, now
+    before = user.role
     user.role = Role.manager
     user.is_active = True
     user.invited_by = invite.created_by
-    audit.record(session, user.id, "invite.redeem", f"invite:{invite.id}", now, inviter=invite.created_by)
+    audit.record(
+        session,
+        user.id,
+        "invite.redeem",
+        f"user:{user.id}",
+        now,
+        before=before,
+        after=user.role,
+        inviter=invite.created_by,
+        invite=invite.id,
+    )
     await session.flush()
     return Redeemed(user=user, invite=invite, inviter_id=invite.created_by)

@@ -107,6 +107,8 @@ async def take(session: AsyncSession, admin: User, lead_id: int, now: datetime) 
     except clients_service.Duplicate as dup:  # the phone got onto a client meanwhile
         client, known = dup.existing, True
     lead.client_id = client.id
-    audit.record(session, admin.id, "customer.lead_take", f"client:{client.id}", now, lead=lead.id)
+    audit.record(
+        session, admin.id, "customer.lead_take", f"client:{client.id}", now, client_id=client.id, lead=lead.id
+    )
     await session.flush()
     return Taken(lead, client, known)

@@ -89,10 +89,21 @@ async def merge(
         "client.merge",
         f"client:{survivor.id}",
         now,
+        client_id=survivor.id,
+        after=f"#{other.id} {other.name}",
         merged=other.id,
         filled=filled,
         moved=moved,
         other=snapshot,
+    )
+    audit.record(
+        session,
+        actor.id,
+        "client.merged_into",
+        f"client:{other.id}",
+        now,
+        client_id=other.id,
+        after=f"#{survivor.id} {survivor.name}",
     )
     await session.flush()
     return survivor

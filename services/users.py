@@ -137,7 +137,9 @@ async def deactivate(session: AsyncSession, actor: User, member_id: int, now: da
         raise DomainError("already_inactive")
     await _guard_last_admin(session, member)
     member.is_active = False
-    audit.record(session, actor.id, "team.deactivate", f"user:{member.id}", now)
+    audit.record(
+        session, actor.id, "team.deactivate", f"user:{member.id}", now, before="active", after="inactive"
+    )
     await session.flush()
     return member
 
@@ -147,7 +149,9 @@ async def reactivate(session: AsyncSession, actor: User, member_id: int, now: da
     if member.is_active:
         raise DomainError("already_active")
     member.is_active = True
-    audit.record(session, actor.id, "team.reactivate", f"user:{member.id}", now)
+    audit.record(
+        session, actor.id, "team.reactivate", f"user:{member.id}", now, before="inactive", after="active"
+    )
     await session.flush()
     return member
 
@@ -158,8 +162,11 @@ async def promote(session: AsyncSession, actor: User, member_id: int, now: datet
         raise DomainError("already_admin")
     if not member.is_active:
         raise DomainError("inactive_member")
+    before = member.role
     member.role = Role.admin
-    audit.record(session, actor.id, "team.promote", f"user:{member.id}", now)
+    audit.record(
+        session, actor.id, "team.promote", f"user:{member.id}", now, before=before, after=member.role
+    )
     await session.flush()
     return member
 
@@ -169,8 +176,9 @@ async def demote(session: AsyncSession, actor: User, member_id: int, now: dateti
     if member.role != Role.admin:
         raise DomainError("not_admin")
     await _guard_last_admin(session, member)
+    before = member.role
     member.role = Role.manager
-    audit.record(session, actor.id, "team.demote", f"user:{member.id}", now)
+    audit.record(session, actor.id, "team.demote", f"user:{member.id}", now, before=before, after=member.role)
     await session.flush()
     return member
 

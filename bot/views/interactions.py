@@ -240,6 +240,14 @@ def history_markup(hist: service.History, tz: str, locale: str) -> InlineKeyboar
     rows.append(
         [
             InlineKeyboardButton(
+                text=_("🕓 Changes"),
+                callback_data=ClientCb(action=CardAction.changes, client_id=cid).pack(),
+            )
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
                 text=_("📝 Log a contact"),
                 callback_data=ClientCb(action=CardAction.log, client_id=cid).pack(),
             ),

@@ -1,7 +1,7 @@
 """reports: daily rollups, each client's first purchase, the rollup's progress, time-range indexes
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 00:30:00
 """
 
@@ -14,7 +14,7 @@ from models.base import UTCDateTime
 
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

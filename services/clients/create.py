@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.users import User
-from services import phones, search
+from services import audit, phones, search
 from services.bulk import insert_rows, reserve_ids
 from services.clients.dedupe import check_unique, duplicate_error, find_existing, savepoint
 from services.clients.fields import ClientData, clean_name, clean_tags, clean_text
@@ -54,6 +54,9 @@ async def create(session: AsyncSession, actor: User, data: ClientData, now: date
             raise
         raise await duplicate_error(session, actor, found) from None
     await search.rebuild_terms(session, client, tags)
+    audit.record(
+        session, actor.id, "client.create", f"client:{client.id}", now, client_id=client.id, after=client.name
+    )
     return client
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client, ClientPhone, ClientTag
 from models.users import User
-from services import phones, search
+from services import audit, phones, search
 from services.clients.dedupe import check_unique, flush_unique
 from services.clients.fields import (
     EDITABLE,
@@ -68,6 +68,7 @@ async def set_field(
         new = clean_language(value)
     else:
         new = clean_text(value, field_name, multiline=field_name == "note")
+    before: Any = [t.tag for t in client.tags] if field_name == "tags" else getattr(client, field_name)
     if field_name == "tags":
         await _set_tags(session, client, new)
     else:
@@ -81,6 +82,7 @@ async def set_field(
         await session.flush()
     if field_name in ("name", "company", "email", "tags"):
         await search.rebuild_terms(session, client, new if field_name == "tags" else None)
+    audit.record_change(session, actor.id, client.id, field_name, before, new, now)
     return client
 
 
@@ -99,11 +101,13 @@ async def add_phones(
     if len(client.phones) + len(numbers) > MAX_PHONES:
         raise DomainError("too_many_phones", limit=MAX_PHONES)
     await check_unique(session, actor, phones_e164=numbers, exclude_id=client.id)
+    before = [p.e164 for p in client.phones]
     for e164 in numbers:
         session.add(ClientPhone(client_id=client.id, e164=e164, digits_reversed=phones.digits_reversed(e164)))
     touch(client, actor, now)
     await flush_unique(session, actor, phones_e164=numbers, exclude_id=client.id)
     await session.refresh(client, ["phones"])
+    audit.record_change(session, actor.id, client.id, "phones", before, [p.e164 for p in client.phones], now)
     return client
 
 
@@ -114,10 +118,12 @@ async def remove_phone(
     phone = next((p for p in client.phones if p.id == phone_id), None)
     if phone is None:
         raise Stale()
+    before = [p.e164 for p in client.phones]
     await session.execute(delete(ClientPhone).where(ClientPhone.id == phone.id))
     touch(client, actor, now)
     await session.flush()
     await session.refresh(client, ["phones"])
+    audit.record_change(session, actor.id, client.id, "phones", before, [p.e164 for p in client.phones], now)
     return client
 
 
@@ -134,6 +140,7 @@ async def append_note(
     if len(note) > NOTE_LIMIT:
         used = len(client.note) + 2 + len(header) + 1 if client.note else len(header) + 1
         raise DomainError("note_full", limit=NOTE_LIMIT, left=max(0, NOTE_LIMIT - used))
+    audit.record_change(session, actor.id, client.id, "note", client.note, note, now)
     client.note = note
     touch(client, actor, now)
     await session.flush()

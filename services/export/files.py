@@ -3,7 +3,9 @@
 
 - CSV is for machines: UTF-8 without a BOM, the columns' stable English snake_case keys as headers,
   times in UTC (ISO 8601), and no cell starts with = + - @ (or a tab or CR) unescaped: such a cell is
-  prefixed with an apostrophe, so a spreadsheet opening the file never runs it as a formula.
+  prefixed with an apostrophe, so a spreadsheet opening the file never runs it as a formula. The one
+  exception is a PHONE column's value that is E.164 ("+" and digits, validated here): it stays E.164.
+  Numbers typed as numbers are written as numbers.
 - XLSX is for people: the columns' labels (in the reader's language) as headers, times in the reader's
   time zone, strings never turned into formulas, numbers or links (xlsxwriter's constant-memory mode
   writes each row straight to disk).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -33,6 +36,9 @@ XLSX_MAX_ROWS = 1_000_000
 _MARGIN = 1024 * 1024
 _CELL_OVERHEAD = 24  # XML bytes around a cell's value in a sheet, an upper bound after compression
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone column holds numbers the CRM validated and normalised itself: "+" and digits only, which no
+# spreadsheet can run; anything else in it is escaped like any text.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}( \+[1-9][0-9]{6,14})*")
 
 
 class Format(enum.StrEnum):
@@ -45,6 +51,7 @@ class Kind(enum.StrEnum):
     NUMBER = "number"
     DATE = "date"
     DATETIME = "datetime"
+    PHONE = "phone"  # E.164 numbers (space-separated): written as they are, see `csv_cell`
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,9 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, kind: Kind = Kind.TEXT) -> str:
+    if kind is Kind.PHONE and isinstance(value, str) and _E164.fullmatch(value):
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -72,6 +81,12 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | Decimal | float):
         return str(value)
     return safe_text(str(value))
+
+
+def _csv_size(cells: Sequence[str]) -> int:
+    """An upper bound of a CSV row's bytes: each cell quoted (2), its quotes doubled, a separator, CRLF.
+    Counted instead of asking the file its position, which would flush it on every row."""
+    return sum(len(c.encode()) + 3 + c.count('"') for c in cells) + 2
 
 
 class TableWriter:
@@ -116,7 +131,9 @@ class TableWriter:
         if self.fmt is Format.CSV:
             self._file = path.open("w", encoding="utf-8", newline="")
             self._csv = csv.writer(self._file)
-            self._csv.writerow([c.key for c in self.columns])
+            header = [c.key for c in self.columns]
+            self._csv.writerow(header)
+            self._part_bytes = _csv_size(header)
         else:
             self._open_book(path)
 
@@ -152,16 +169,15 @@ class TableWriter:
 
     def _full(self, next_bytes: int) -> bool:
         if self.fmt is Format.CSV:
-            assert self._file is not None
-            return self._file.tell() + next_bytes > self.part_limit - _MARGIN
+            return self._part_bytes + next_bytes > self.part_limit - _MARGIN
         return self._part_rows >= self.max_rows or self._part_bytes + next_bytes > self.part_limit - _MARGIN
 
     # -- rows ----------------------------------------------------------------------------------
 
     def write(self, row: Sequence[Any]) -> None:
         if self.fmt is Format.CSV:
-            cells = [csv_cell(v) for v in row]
-            size = sum(len(c.encode()) + 3 for c in cells) + 2
+            cells = [csv_cell(v, c.kind) for c, v in zip(self.columns, row, strict=True)]
+            size = _csv_size(cells)
         else:
             cells = list(row)
             size = sum(len(str(v).encode()) + _CELL_OVERHEAD for v in cells if v is not None)
@@ -174,7 +190,7 @@ class TableWriter:
             self._csv.writerow(cells)
         else:
             self._write_xlsx(self._part_rows + 1, cells)
-            self._part_bytes += size
+        self._part_bytes += size
         self._part_rows += 1
         self.rows += 1
 

@@ -221,7 +221,7 @@ async def test_history_is_newest_first_and_paged(app, tg):
     assert text.startswith("📜 History: Paged — 7")
     assert text.index("note 6 <x>") < text.index("note 5 <x>") < text.index("note 2 <x>")
     assert "note 1 <x>" not in text
-    assert first.last.buttons[-2:] == [["Older ▶"], ["📝 Log a contact", "« Client"]]
+    assert first.last.buttons[-3:] == [["Older ▶"], ["🕓 Changes"], ["📝 Log a contact", "« Client"]]
     older = await anna.press("Older ▶")
     assert "note 1 <x>" in older.last.text and "note 0 <x>" in older.last.text
     assert "note 2 <x>" not in older.last.text

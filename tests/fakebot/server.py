@@ -57,6 +57,7 @@ class _Fault:
     description: str
     retry_after: int | None
     remaining: int
+    skip: int = 0  # calls that still succeed before this fault starts
 
 
 class PendingUpdate:
@@ -431,12 +432,17 @@ class FakeTelegram:
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        *,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail with this error (before any other check)."""
+        """Make the next ``times`` calls of ``method`` fail with this error (before any other check);
+        with ``after``, that many calls succeed first (e.g. the second upload of an export fails)."""
         if error_code == 429 and retry_after is None:
             retry_after = 1
         description = description or default_description(error_code, retry_after)
-        self._faults[self._canonical_name(method)].append(_Fault(error_code, description, retry_after, times))
+        self._faults[self._canonical_name(method)].append(
+            _Fault(error_code, description, retry_after, times, after)
+        )
 
     def kill_on(
         self,
@@ -567,6 +573,9 @@ class FakeTelegram:
         if not faults:
             return
         fault = faults[0]
+        if fault.skip > 0:
+            fault.skip -= 1
+            return
         fault.remaining -= 1
         if fault.remaining <= 0:
             faults.popleft()

@@ -551,6 +551,16 @@ async def test_fail_next(server: FakeTelegram, bot: Bot, alice: FakeUser) -> Non
     assert (server.stats["429"], server.stats["403"]) == (1, 2)
 
 
+async def test_fail_next_after_some_calls_succeed(server: FakeTelegram, bot: Bot, alice: FakeUser) -> None:
+    server.fail_next("sendDocument", 500, after=1)
+    await bot.send_document(ALICE_ID, BufferedInputFile(b"a", "1.csv"))
+    with pytest.raises(TelegramServerError):
+        await bot.send_document(ALICE_ID, BufferedInputFile(b"b", "2.csv"))
+    await bot.send_document(ALICE_ID, BufferedInputFile(b"c", "3.csv"))
+    assert [m.document["file_name"] for m in alice.messages] == ["1.csv", "3.csv"]
+    assert len(server.calls_of("sendDocument")) == 3
+
+
 # --- files ---
 
 
