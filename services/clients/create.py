@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.audit import AuditEvent
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.users import User
 from services import audit, phones, search
@@ -69,7 +70,9 @@ class NewClient:
     status: ClientStatus = ClientStatus.prospect
 
 
-async def create_many(session: AsyncSession, actor: User, items: list[NewClient], now: datetime) -> list[int]:
+async def create_many(
+    session: AsyncSession, actor: User, items: list[NewClient], now: datetime, via: str = "import"
+) -> list[int]:
     """Many new clients at once, written as `create` writes one (cleaned fields, normalised phones and
     emails, the duplicate key, search terms and phone tails), in a few multi-row INSERTs. The caller has
     checked that no phone, email or Telegram id is stored yet; the unique constraints still refuse one.
@@ -122,4 +125,20 @@ async def create_many(session: AsyncSession, actor: User, items: list[NewClient]
     await insert_rows(session, ClientPhone.__table__, ("client_id", "e164", "digits_reversed"), phone_rows)
     await insert_rows(session, ClientTag.__table__, ("client_id", "tag"), tag_rows)
     await insert_rows(session, ClientSearchTerm.__table__, ("client_id", "owner_id", "term"), term_rows)
+    # The audit trail: each new client's creation, as `create` records one (marked as coming from `via`).
+    await session.execute(
+        insert(AuditEvent.__table__),
+        [
+            {
+                "at": now,
+                "actor_id": actor.id,
+                "action": "client.create",
+                "target": f"client:{client_id}",
+                "details": {"via": via},
+                "client_id": client_id,
+                "after": row["name"],
+            }
+            for client_id, row in zip(ids, rows, strict=True)
+        ],
+    )
     return ids

@@ -15,6 +15,7 @@ import pytest
 import xlsxwriter
 from sqlalchemy import func, select
 
+from models.audit import AuditEvent
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
 from models.imports import Import, ImportRow
 from models.loyalty import LedgerEntry, LoyaltyAccount, Purchase
@@ -284,6 +285,17 @@ async def test_clients_dry_run_and_apply(session):
     assert terms == search.terms_of(ivan, ["vip", "b2b"])
     other = await session.scalar(select(Client).where(Client.name == "No phone ok"))
     assert other.owner_id == olga.id
+    # each imported client's creation is in the audit trail, by the person who imported them
+    created = (
+        await session.execute(
+            select(AuditEvent.client_id, AuditEvent.actor_id, AuditEvent.after, AuditEvent.details).where(
+                AuditEvent.action == "client.create", AuditEvent.actor_id == olga.id
+            )
+        )
+    ).all()
+    assert sorted(created) == sorted(
+        [(ivan.id, olga.id, ivan.name, {"via": "import"}), (other.id, olga.id, other.name, {"via": "import"})]
+    )
     assert await session.scalar(select(func.count()).select_from(ImportRow)) == 0  # dropped when done
     # Apply again: refused, nothing written twice
     with pytest.raises(DomainError) as e:
