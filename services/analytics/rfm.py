@@ -303,6 +303,7 @@ async def _work_summary(conn: AsyncConnection, previous: int | None) -> dict[str
         moves = [[a, b, n] for a, b, n in await conn.execute(came)]
         moves += [[a, b, n] for a, b, n in await conn.execute(left)]
     return {
+        "owners": await _owner_summaries(conn, previous),
         "clients": int(clients or 0),
         "population": int(population),
         "revenue": str(Decimal(str(revenue)).quantize(Decimal("0.01"))),
@@ -312,6 +313,103 @@ async def _work_summary(conn: AsyncConnection, previous: int | None) -> dict[str
         "top20_revenue": str(Decimal(str(top_sum)).quantize(Decimal("0.01"))),
         "previous_run_id": previous,
     }
+
+
+async def _owner_summaries(conn: AsyncConnection, previous: int | None) -> dict[str, dict[str, Any]]:
+    """Each owner's figures in the run, keyed by the owner's id (as a string): their clients, segment
+    and class counts, revenue, the top 20 % of their clients' revenue and the moves since the previous
+    run, so a manager's /rfm reads a few numbers instead of looking up each of their clients. Clients
+    count for the owner they had at the time of the run (a reassigned client moves at the next run)."""
+    w = WORK.c
+    owners: dict[str, dict[str, Any]] = {}
+
+    def of(owner_id: Any) -> dict[str, Any]:
+        return owners.setdefault(
+            str(owner_id),
+            {"clients": 0, "population": 0, "revenue": Decimal(0), "segments": {}, "abc": {}, "moves": []},
+        )
+
+    clients_q = (
+        select(Client.owner_id, func.count()).where(Client.merged_into_id.is_(None)).group_by(Client.owner_id)
+    )
+    for owner_id, n in await conn.execute(clients_q):
+        of(owner_id)["clients"] = int(n)
+    grouped = select(w.owner_id, w.segment, w.abc_class, func.count(), func.sum(w.monetary)).group_by(
+        w.owner_id, w.segment, w.abc_class
+    )
+    for owner_id, segment, abc_class, n, total in await conn.execute(grouped):
+        o = of(owner_id)
+        o["segments"][str(segment)] = o["segments"].get(str(segment), 0) + int(n)
+        if abc_class is not None:
+            o["abc"][str(abc_class)] = o["abc"].get(str(abc_class), 0) + int(n)
+        o["population"] += int(n)
+        o["revenue"] += Decimal(str(total or 0))
+    # The top 20 % of each owner's scored clients: rank within the owner, keep rank <= ceil(count / 5).
+    rank = func.row_number().over(partition_by=w.owner_id, order_by=(w.monetary.desc(), w.client_id))
+    ranked = select(
+        w.owner_id, w.monetary, rank.label("rank"), func.count().over(partition_by=w.owner_id).label("n")
+    ).subquery("ranked")
+    top = (
+        select(ranked.c.owner_id, func.sum(ranked.c.monetary))
+        .where(ranked.c.rank * 5 <= ranked.c.n + 4)
+        .group_by(ranked.c.owner_id)
+    )
+    tops = {str(owner_id): Decimal(str(total or 0)) for owner_id, total in await conn.execute(top)}
+    if previous is not None:
+        prev = RfmScore.__table__.alias("prev")
+        was = func.coalesce(prev.c.segment, Segment.NO_RECENT.value)
+        came = (
+            select(w.owner_id, was, w.segment, func.count())
+            .select_from(
+                WORK.outerjoin(prev, and_(prev.c.run_id == previous, prev.c.client_id == w.client_id))
+            )
+            .where(was != w.segment)
+            .group_by(w.owner_id, was, w.segment)
+        )
+        left = (
+            select(prev.c.owner_id, prev.c.segment, literal(Segment.NO_RECENT.value), func.count())
+            .where(prev.c.run_id == previous, ~exists().where(w.client_id == prev.c.client_id))
+            .group_by(prev.c.owner_id, prev.c.segment)
+        )
+        for owner_id, a, b, n in [*(await conn.execute(came)), *(await conn.execute(left))]:
+            of(owner_id)["moves"].append([a, b, int(n)])
+    for key, o in owners.items():
+        o["revenue"] = str(o["revenue"].quantize(Decimal("0.01")))
+        o["top20_revenue"] = str(tops.get(key, Decimal(0)).quantize(Decimal("0.01")))
+        o["moves"].sort(key=lambda m: (-m[2], m[0], m[1]))
+    return owners
+
+
+def _summary_distribution(s: dict[str, Any]) -> Distribution:
+    segments = dict(s["segments"])
+    segments[Segment.NO_RECENT.value] = max(0, s["clients"] - s["population"])
+    return Distribution(
+        s["clients"],
+        segments,
+        dict(s["abc"]),
+        s["population"],
+        Decimal(s["revenue"]),
+        Decimal(s["top20_revenue"]),
+    )
+
+
+_NOBODY = {
+    "clients": 0,
+    "population": 0,
+    "revenue": "0",
+    "segments": {},
+    "abc": {},
+    "moves": [],
+    "top20_revenue": "0",
+}
+
+
+def _owner_summary(run: RfmRun, owner_id: int) -> dict[str, Any] | None:
+    """A manager's precomputed figures in the run (None: a run stored before they were kept)."""
+    owners = (run.summary or {}).get("owners")
+    if owners is None:
+        return None
+    return owners.get(str(owner_id), _NOBODY)
 
 
 def top_count(population: int) -> int:
@@ -484,20 +582,13 @@ def _mine(run_id: int, owner_id: int) -> Any:
 
 
 async def distribution(session: AsyncSession, run: RfmRun, owner_id: int | None) -> Distribution:
-    """Counts per segment and per ABC class, and the Pareto check: the whole base (owner_id None, from
-    the run's summary) or the clients a manager owns now."""
+    """Counts per segment and per ABC class, and the Pareto check: the whole base (owner_id None) or a
+    manager's clients, both from the run's stored summary (a manager's: the clients they owned at the
+    time of the run); a run stored without one is counted from its rows and the clients owned now."""
     if owner_id is None and run.summary:
-        s = run.summary
-        segments = dict(s["segments"])
-        segments[Segment.NO_RECENT.value] = max(0, s["clients"] - s["population"])
-        return Distribution(
-            s["clients"],
-            segments,
-            dict(s["abc"]),
-            s["population"],
-            Decimal(s["revenue"]),
-            Decimal(s["top20_revenue"]),
-        )
+        return _summary_distribution(run.summary)
+    if owner_id is not None and (own := _owner_summary(run, owner_id)) is not None:
+        return _summary_distribution(own)
     if owner_id is None:  # a run without a summary: from its rows
         rows = (
             select(RfmScore.client_id, RfmScore.segment, RfmScore.abc_class, RfmScore.monetary)
@@ -548,8 +639,11 @@ async def movement(
     run but not the other moved from or to NO_RECENT. Scoped to the clients a manager owns now."""
     if previous is None:
         return []
-    if owner_id is None and run.summary and run.summary.get("previous_run_id") == previous.id:
-        return [(a, b, int(n)) for a, b, n in run.summary["moves"]]
+    if run.summary and run.summary.get("previous_run_id") == previous.id:
+        if owner_id is None:
+            return [(a, b, int(n)) for a, b, n in run.summary["moves"]]
+        if (own := _owner_summary(run, owner_id)) is not None:
+            return [(a, b, int(n)) for a, b, n in own["moves"]]
     pairs = select(
         func.coalesce(_score_of(previous.id, RfmScore.segment), Segment.NO_RECENT.value).label("was"),
         func.coalesce(_score_of(run.id, RfmScore.segment), Segment.NO_RECENT.value).label("now"),

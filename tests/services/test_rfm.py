@@ -258,11 +258,11 @@ async def test_distribution_pareto_lists_and_vip(engine, session):
             revenue = sum(w["monetary"] for w in mine.values())
             assert d.revenue == revenue
             assert d.top20_share == pytest.approx(float(sum(mine[c]["monetary"] for c in top) / revenue))
-            if owner is None:  # the run's stored figures and its rows agree
-                stored = d
-                run.summary = None
-                assert await rfm.distribution(s, run, None) == stored
-                await s.refresh(run)
+            # the run's stored figures (the whole base's, each owner's) and its rows agree
+            stored = d
+            run.summary = None
+            assert await rfm.distribution(s, run, owner) == stored
+            await s.refresh(run)
         # a segment's clients in id order, paged, scoped
         seg = want[ids[7]]["segment"]
         members = sorted(c for c, w in want.items() if w["segment"] == seg)
@@ -321,6 +321,9 @@ async def test_movement_between_two_runs_and_retention(engine, session):
                     moves[(a, b)] = moves.get((a, b), 0) + 1
             got = await rfm.movement(s, run, previous, owner)
             assert {(a, b): n for a, b, n in got} == moves
+            run.summary = None  # counted from the rows instead of the stored summary: the same
+            assert await rfm.movement(s, run, previous, owner) == got
+            await s.refresh(run)
             assert [n for *_, n in got] == sorted((n for *_, n in got), reverse=True)
         assert any(a == Segment.NO_RECENT.value for a, _b, _n in await rfm.movement(s, run, previous, None))
     # retention: keep the newest two finished runs
