@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from bot.sender import Delivery
 from bot.views import export as views
-from models.exports import ExportRequest
+from models.export import ExportRequest
 from models.jobs import Job
 from models.users import User
 from scheduler.queue import JobContext

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.exports import ExportRequest
+from models.export import ExportRequest
 from models.jobs import Job, JobStatus
 from models.users import User
 from services.clients.dedupe import savepoint

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from models.analytics import RfmRun, RfmScore
 from models.clients import ClientPhone, ClientTag
-from models.exports import ExportRequest
+from models.export import ExportRequest
 from models.jobs import Job
 from services import phones
 from tests.support.people import client_record, manager
