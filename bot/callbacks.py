@@ -271,6 +271,7 @@ class ReportCb(CallbackData, prefix="rp"):
     action: ReportAction
     report: str = ""
     period: str = ""
+    fmt: str = ""
 
 
 # --- Export and audit (handlers/export.py, handlers/audit.py). ---
