@@ -149,7 +149,8 @@ async def test_main_run_starts_migrates_answers_and_stops_on_sigterm(tg, tmp_pat
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await tg.wait_for_bot()
+        # a fresh process imports aiogram's ~900 models, the charts library and migrates: give it time
+        await tg.wait_for_bot(within=45)
         olga = tg.user(100, "Olga", language_code="ru")
         await olga.send("/start")  # production polling handles updates as tasks: wait for the reply
         for _ in range(100):
