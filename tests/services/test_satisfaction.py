@@ -70,9 +70,9 @@ async def test_the_setting_defaults_to_half_and_is_audited(session):
     row = await session.get(AnalyticsSettings, 1)
     assert (row.competition_level, row.updated_by) == (Decimal("0.90"), 100)
     events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
-    assert [(e.action, e.details) for e in events] == [
-        ("analytics.competition_level", {"before": "0.5", "after": "0.40"}),
-        ("analytics.competition_level", {"before": "0.40", "after": "0.90"}),
+    assert [(e.action, e.before, e.after) for e in events] == [
+        ("analytics.competition_level", "0.5", "0.40"),
+        ("analytics.competition_level", "0.40", "0.90"),
     ]
 
 
