@@ -28,7 +28,7 @@ from bot.views import charts
 from bot.views import reports as views
 from models.clients import Client
 from models.loyalty import Purchase
-from models.reports import ClientFirstPurchase, ReportDaily, ReportState
+from models.reports import ClientFirstPurchase, ReportDaily, ReportState, ReportWeekly
 from models.users import Role, User
 from services.analytics.reports import build, rollup
 from services.analytics.reports.periods import Period
@@ -96,6 +96,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.fresh:
         async with factory() as s, s.begin():
             await s.execute(delete(ReportDaily))
+            await s.execute(delete(ReportWeekly))
             await s.execute(delete(ReportState))
             await s.execute(delete(ClientFirstPurchase))
     if args.skip_rollup:
@@ -116,7 +117,8 @@ async def run(args: argparse.Namespace) -> None:
     print(f"  {seconds:.2f} s")
     async with factory() as s:
         rows = await s.scalar(select(func.count()).select_from(ReportDaily))
-    print(f"report_daily rows: {rows:,}")
+        weekly = await s.scalar(select(func.count()).select_from(ReportWeekly))
+    print(f"report_daily rows: {rows:,}, report_weekly rows: {weekly:,}")
 
     await timings(factory, admin, manager, now, args.n)
     await engine.dispose()

@@ -1,7 +1,8 @@
 """Precomputed figures for /reports: one row per (company-local day, manager, metric, key) with a count
 and an amount, each client's first purchase, and how far the nightly rollup has got.
 
-A report reads its closed days from `report_daily` (at most days x managers x keys rows) and only the
+A report reads its closed days from `report_weekly` for the whole weeks of its period and from
+`report_daily` for the days around them (so 12 months are ~52 weeks' rows, not 365 days'), and only the
 part after `ReportState.rolled_until` (today) from the source tables, by an index range on their time
 column; it never scans all purchases. The indexes at the end serve those ranges and the rollup job.
 """
@@ -36,6 +37,23 @@ class ReportDaily(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)  # in the company's time zone
     week: Mapped[date] = mapped_column(Date)  # the Monday of the day's week: per-week figures group on it
     month: Mapped[date] = mapped_column(Date)  # the first of the day's month
+    manager_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+
+
+class ReportWeekly(Base):
+    """The sum of a week's `report_daily` rows (Monday to Sunday, company-local), kept by the rollup
+    whenever one of its days is rolled: a report reads whole weeks from here. `month` is the first of
+    the Monday's month (a report grouped by month reads only weeks that lie within one month here)."""
+
+    __tablename__ = "report_weekly"
+    __table_args__ = (Index("ix_report_weekly_metric_week", "metric", "week", "manager_id"),)
+
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
     manager_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     metric: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -8,8 +8,11 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -100,6 +103,60 @@ async def test_sqlite_empty_database_to_head(tmp_path):
 
 async def test_postgres_empty_database_to_head(fresh_pg_url):
     await _check_fresh_database(fresh_pg_url)
+
+
+async def _weekly_sums_filled_from_rolled_days(url: str) -> None:
+    """0013 fills report_weekly from the days rolled before it: each week's sums."""
+    types = dict(day=sa.Date, week=sa.Date, month=sa.Date, manager_id=sa.BigInteger, metric=sa.String)
+    types.update(key=sa.String, count=sa.Integer, amount=sa.Numeric(18, 2))
+    daily = sa.table("report_daily", *(sa.column(name, t) for name, t in types.items()))
+    weekly = sa.table("report_weekly", *(sa.column(name, types[name]) for name in types if name != "day"))
+    march, key = date(2026, 3, 1), "call:reached"
+    rows = [  # Monday 2 March, Sunday 8 March (its week) and Monday 9 March 2026
+        (date(2026, 3, 2), date(2026, 3, 2), 200, 2, Decimal("10.50")),
+        (date(2026, 3, 8), date(2026, 3, 2), 200, 3, Decimal("1.25")),
+        (date(2026, 3, 8), date(2026, 3, 2), 201, 1, Decimal(0)),
+        (date(2026, 3, 9), date(2026, 3, 9), 200, 4, Decimal(0)),
+    ]
+    engine = create_engine(url)
+    try:
+        await upgrade(engine, "0012")
+        async with engine.begin() as conn:
+            await conn.execute(
+                daily.insert(),
+                [
+                    dict(
+                        day=d,
+                        week=w,
+                        month=march,
+                        manager_id=m,
+                        metric="contacts",
+                        key=key,
+                        count=n,
+                        amount=a,
+                    )
+                    for d, w, m, n, a in rows
+                ],
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            q = sa.select(weekly.c.week, weekly.c.month, weekly.c.manager_id, weekly.c.count, weekly.c.amount)
+            got = [tuple(r) for r in await conn.execute(q.order_by(weekly.c.week, weekly.c.manager_id))]
+        assert got == [
+            (date(2026, 3, 2), march, 200, 5, Decimal("11.75")),
+            (date(2026, 3, 2), march, 201, 1, Decimal(0)),
+            (date(2026, 3, 9), march, 200, 4, Decimal(0)),
+        ]
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_weekly_sums_filled_from_rolled_days(tmp_path):
+    await _weekly_sums_filled_from_rolled_days(f"sqlite+aiosqlite:///{tmp_path}/weekly.sqlite3")
+
+
+async def test_postgres_weekly_sums_filled_from_rolled_days(fresh_pg_url):
+    await _weekly_sums_filled_from_rolled_days(fresh_pg_url)
 
 
 async def _instance(url: str) -> tuple[int, str]:

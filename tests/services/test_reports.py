@@ -252,3 +252,53 @@ async def test_an_imported_purchase_with_an_old_date_is_taken_in(session):
     assert (feb.total.purchases_sum, feb.total.new_customers) == (Decimal(90), 1)
     march = await build.revenue(session, await request(session, ADMIN))
     assert march.total.new_customers == 2  # "lead" is no longer new in March
+
+
+async def test_whole_weeks_read_from_the_weekly_sums_give_the_daily_figures(session, monkeypatch):
+    """report_weekly holds each week's sums of report_daily; any span read with whole weeks from it gives
+    what the days alone give, in every grouping (weeks split by a month's end come from the days)."""
+    from models.reports import ReportWeekly
+    from services.analytics.reports import reading
+    from services.analytics.reports.periods import week_of
+
+    await seed(session)
+    await rolled(session)
+    weekly = {
+        (r.week, r.manager_id, r.metric, r.key): (r.count, r.amount)
+        for r in (await session.execute(select(ReportWeekly))).scalars()
+    }
+    summed: dict[tuple, list] = {}
+    for day, manager, metric, key, count, amount in await daily_rows(session):
+        cell = summed.setdefault((week_of(day), manager, metric, key), [0, Decimal(0)])
+        cell[0] += count
+        cell[1] += amount
+    assert weekly == {k: (n, a) for k, (n, a) in summed.items()} and weekly
+
+    assert reading.whole_weeks(date(2026, 3, 1), date(2026, 3, 31), "week") == [
+        date(2026, 3, 2),
+        date(2026, 3, 9),
+        date(2026, 3, 16),
+        date(2026, 3, 23),
+    ]
+    # 27 Apr - 3 May 2026 crosses into May: whole for "week", not for "month"
+    assert date(2026, 4, 27) in reading.whole_weeks(date(2026, 4, 1), date(2026, 5, 31), None)
+    assert date(2026, 4, 27) not in reading.whole_weeks(date(2026, 4, 1), date(2026, 5, 31), "month")
+
+    metrics = ("purchases", "new_customers", "contacts", "stage", "csat", "new_clients")
+    spans = [
+        (date(2025, 11, 20), date(2026, 3, 9)),
+        (date(2025, 12, 3), date(2026, 2, 26)),
+        (date(2026, 3, 2), date(2026, 3, 8)),
+        (date(2026, 3, 4), date(2026, 3, 5)),
+    ]
+    for first, last in spans:
+        for group in (None, "day", "week", "month"):
+            for where in (
+                reading.Where(first, last, by_manager=True),
+                reading.Where(first, last, manager_id=ANNA),
+            ):
+                with_weeks = await reading.figures(session, where, metrics, group, NOW, TZ, "RUB")
+                monkeypatch.setattr(reading, "whole_weeks", lambda *_a: [])
+                days_only = await reading.figures(session, where, metrics, group, NOW, TZ, "RUB")
+                monkeypatch.undo()
+                assert with_weeks == days_only, (first, last, group, where)

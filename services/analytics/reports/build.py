@@ -195,10 +195,13 @@ class Revenue:
 
 
 async def revenue(session: AsyncSession, req: Request) -> Revenue:
+    """One read, by month and (for admins) by manager: the months sum the managers, and each manager's
+    line sums their months."""
     s = req.span
-    rows = await _read(session, req, d.PURCHASE_METRICS, group="month")
+    rows = await _read(session, req, d.PURCHASE_METRICS, group="month", by_manager=True)
     by_month = {m: Month(m) for m in months(s.first, s.last)}
-    for (bucket, _m, metric, key), cell in rows.items():
+    per: dict[int, list] = defaultdict(lambda: [Decimal(0), 0, 0])
+    for (bucket, manager, metric, key), cell in rows.items():
         month = by_month.setdefault(bucket, Month(bucket))
         if metric == d.NEW_CUSTOMERS:
             month.new_customers += cell.count
@@ -208,17 +211,15 @@ async def revenue(session: AsyncSession, req: Request) -> Revenue:
         else:
             month.purchases += cell.count
             month.purchases_sum += cell.amount
+        if manager is None:
+            continue
+        if metric == d.NEW_CUSTOMERS:
+            per[manager][2] += cell.count
+        else:
+            per[manager][0] += cell.amount
+            per[manager][1] += cell.count
     result = Revenue(s, req.currency, [by_month[k] for k in sorted(by_month)])
     if req.admin:
-        per: dict[int, list] = defaultdict(lambda: [Decimal(0), 0, 0])
-        for (_b, manager, metric, _k), cell in (
-            await _read(session, req, d.PURCHASE_METRICS, by_manager=True)
-        ).items():
-            if metric == d.NEW_CUSTOMERS:
-                per[manager][2] += cell.count
-            else:
-                per[manager][0] += cell.amount
-                per[manager][1] += cell.count
         who = await names(session, per)
         result.managers = sorted(
             ((m, who.get(m, "—"), *v) for m, v in per.items()), key=lambda r: (-r[2], r[1])

@@ -1,5 +1,6 @@
-"""Reading a report's figures: the closed days from report_daily (grouped in SQL), the days after the
-rollup (today; any day the job hasn't reached yet) from the source tables, one time range per bucket."""
+"""Reading a report's figures: the closed days from report_weekly (whole weeks) and report_daily (the
+days around them), grouped in SQL; the days after the rollup (today; any day the job hasn't reached
+yet) from the source tables, one time range per bucket."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.reports import ReportDaily, ReportState
+from models.reports import ReportDaily, ReportState, ReportWeekly
 from services.analytics.reports.daily import Cell, day_figures
 from services.analytics.reports.periods import day_start, month_start, week_of
 from services.timezones import zone_of
@@ -75,20 +76,57 @@ async def figures(
     return out
 
 
+def whole_weeks(first: date, last: date, group: Group) -> list[date]:
+    """The Mondays of the weeks that lie wholly in [first, last] (and, grouped by month, within one
+    month): those are read from report_weekly, the days around them from report_daily."""
+    if group == "day":
+        return []
+    out, week = [], week_of(first)
+    if week < first:
+        week += timedelta(days=7)
+    while week + timedelta(days=6) <= last:
+        if group != "month" or month_start(week) == month_start(week + timedelta(days=6)):
+            out.append(week)
+        week += timedelta(days=7)
+    return out
+
+
+def _spans(days: list[date], step: int = 1) -> list[tuple[date, date]]:
+    """Dates `step` days apart in a row as (first, last) ranges."""
+    out: list[tuple[date, date]] = []
+    for day in days:
+        if out and out[-1][1] + timedelta(days=step) == day:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
 async def _rolled(
     session: AsyncSession, where: Where, metrics: tuple[str, ...], group: Group, last: date, out: dict
 ) -> None:
+    weeks = whole_weeks(where.first, last, group)
+    covered = {week + timedelta(days=i) for week in weeks for i in range(7)}
+    every_day = (where.first + timedelta(days=i) for i in range((last - where.first).days + 1))
+    days = [day for day in every_day if day not in covered]
+    if weeks:
+        await _sums(session, ReportWeekly, ReportWeekly.week, _spans(weeks, 7), where, metrics, group, out)
+    if days:
+        await _sums(session, ReportDaily, ReportDaily.day, _spans(days), where, metrics, group, out)
+
+
+async def _sums(session, table, column, ranges, where: Where, metrics, group: Group, out: dict) -> None:
     columns = []
     if group is not None:
-        columns.append(getattr(ReportDaily, group))
+        columns.append(getattr(table, group))
     if where.by_manager:
-        columns.append(ReportDaily.manager_id)
-    columns += [ReportDaily.metric, ReportDaily.key]
-    q = select(*columns, func.sum(ReportDaily.count), func.sum(ReportDaily.amount)).where(
-        ReportDaily.metric.in_(metrics), ReportDaily.day >= where.first, ReportDaily.day <= last
+        columns.append(table.manager_id)
+    columns += [table.metric, table.key]
+    q = select(*columns, func.sum(table.count), func.sum(table.amount)).where(
+        table.metric.in_(metrics), or_(*(column.between(a, b) for a, b in ranges))
     )
     if where.manager_id is not None:
-        q = q.where(ReportDaily.manager_id == where.manager_id)
+        q = q.where(table.manager_id == where.manager_id)
     for row in await session.execute(q.group_by(*columns)):
         values = list(row)
         bucket = values.pop(0) if group is not None else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy import Date, Select, bindparam, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
@@ -25,7 +25,7 @@ from models.deals import DealEvent
 from models.interactions import Interaction
 from models.loyalty import Purchase
 from models.reminders import Reminder
-from models.reports import NO_MANAGER, ClientFirstPurchase, ReportDaily, ReportState
+from models.reports import NO_MANAGER, ClientFirstPurchase, ReportDaily, ReportState, ReportWeekly
 from models.surveys import Survey
 from services.analytics.purchases import bonus_purchases, won_deals
 from services.analytics.reports.daily import ALL_METRICS, PURCHASE_METRICS, day_figures
@@ -66,6 +66,7 @@ async def roll_up(
         await session.flush()
     if state.timezone != tz_name:  # the company's time zone changed: the days are cut anew
         await session.execute(delete(ReportDaily))
+        await session.execute(delete(ReportWeekly))
         state.rolled_until, state.timezone = None, tz_name
     today = now.astimezone(zone).date()
     rolled_day = state.rolled_until.astimezone(zone).date() if state.rolled_until else None
@@ -75,14 +76,19 @@ async def roll_up(
     if rolled_day is None:
         earliest = await _earliest(session)
         rolled_day = max(earliest.astimezone(zone).date(), oldest) if earliest else today
+    weeks: set[date] = set()
     for day in sorted(d for d in touched if oldest <= d < rolled_day):
         await _roll_day(session, day, zone, currency, PURCHASE_METRICS)
+        weeks.add(week_of(day))
         result.redone += 1
     day = rolled_day
     while day < today and result.days < chunk_days:
         await _roll_day(session, day, zone, currency, ALL_METRICS)
+        weeks.add(week_of(day))
         result.days += 1
         day += timedelta(days=1)
+    for week in sorted(weeks):
+        await _sum_week(session, week)
     result.more = day < today
     state.rolled_until = day_start(day, zone)
     state.purchase_id, state.deals_until, state.finished_at = max_id, now, now
@@ -193,3 +199,23 @@ async def _roll_day(session: AsyncSession, day: date, zone, currency: str, metri
     ]
     if rows:
         await session.execute(insert(ReportDaily), rows)
+
+
+async def _sum_week(session: AsyncSession, week: date) -> None:
+    """The week's report_weekly rows again: the sums of its report_daily rows."""
+    await session.execute(delete(ReportWeekly).where(ReportWeekly.week == week))
+    sums = (
+        select(
+            ReportDaily.week,
+            literal(month_start(week), Date),
+            ReportDaily.manager_id,
+            ReportDaily.metric,
+            ReportDaily.key,
+            func.sum(ReportDaily.count),
+            func.sum(ReportDaily.amount),
+        )
+        .where(ReportDaily.day >= week, ReportDaily.day < week + timedelta(days=7))  # the key's range
+        .group_by(ReportDaily.week, ReportDaily.manager_id, ReportDaily.metric, ReportDaily.key)
+    )
+    columns = ["week", "month", "manager_id", "metric", "key", "count", "amount"]
+    await session.execute(insert(ReportWeekly).from_select(columns, sums))
