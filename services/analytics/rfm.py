@@ -22,6 +22,7 @@ in that one transaction.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -190,7 +191,7 @@ def scores_select(currency: str, as_of: date, dialect: str) -> Any:
         s.m,
         _segment_case(s.r, s.f),
         abc,
-    )
+    ).order_by(s.client_id)  # in key order: the work table's index and the copy into rfm_scores append
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,50 +267,35 @@ async def _latest_finished_id(conn: AsyncConnection | AsyncSession) -> int | Non
 
 
 async def _work_summary(conn: AsyncConnection, previous: int | None) -> dict[str, Any]:
+    """The run's figures for the whole base: the owners' figures added up (each scored client, each
+    client and each move belongs to exactly one owner), and the Pareto check over all scored clients."""
     w = WORK.c
-    segments = {k: n for k, n in (await conn.execute(select(w.segment, func.count()).group_by(w.segment)))}
-    abc = {
-        k: n
-        for k, n in await conn.execute(
-            select(w.abc_class, func.count()).where(w.abc_class.is_not(None)).group_by(w.abc_class)
-        )
-    }
-    population, revenue = (
-        await conn.execute(select(func.count(), func.coalesce(func.sum(w.monetary), 0)))
-    ).one()
+    owners = await _owner_summaries(conn, previous)
+    segments: dict[str, int] = defaultdict(int)
+    abc: dict[str, int] = defaultdict(int)
+    moves: dict[tuple[str, str], int] = defaultdict(int)
+    clients = population = 0
+    revenue = Decimal(0)
+    for o in owners.values():
+        clients += o["clients"]
+        population += o["population"]
+        revenue += Decimal(o["revenue"])
+        for k, n in o["segments"].items():
+            segments[k] += n
+        for k, n in o["abc"].items():
+            abc[k] += n
+        for a, b, n in o["moves"]:
+            moves[(a, b)] += n
     top = select(w.monetary).order_by(w.monetary.desc(), w.client_id).limit(top_count(population)).subquery()
     top_sum = await conn.scalar(select(func.coalesce(func.sum(top.c.monetary), 0)))
-    clients = await conn.scalar(
-        select(func.count()).select_from(Client).where(Client.merged_into_id.is_(None))
-    )
-    moves: list[list[Any]] = []
-    if previous is not None:
-        prev = RfmScore.__table__.alias("prev")
-        now_seg = w.segment
-        was = func.coalesce(prev.c.segment, Segment.NO_RECENT.value)
-        came = (
-            select(was.label("was"), now_seg.label("now"), func.count().label("n"))
-            .select_from(
-                WORK.outerjoin(prev, and_(prev.c.run_id == previous, prev.c.client_id == w.client_id))
-            )
-            .where(was != now_seg)
-            .group_by(was, now_seg)
-        )
-        left = (
-            select(prev.c.segment, literal(Segment.NO_RECENT.value), func.count())
-            .where(prev.c.run_id == previous, ~exists().where(w.client_id == prev.c.client_id))
-            .group_by(prev.c.segment)
-        )
-        moves = [[a, b, n] for a, b, n in await conn.execute(came)]
-        moves += [[a, b, n] for a, b, n in await conn.execute(left)]
     return {
-        "owners": await _owner_summaries(conn, previous),
-        "clients": int(clients or 0),
-        "population": int(population),
-        "revenue": str(Decimal(str(revenue)).quantize(Decimal("0.01"))),
-        "segments": {str(k): int(n) for k, n in segments.items()},
-        "abc": {str(k): int(n) for k, n in abc.items()},
-        "moves": sorted(moves, key=lambda m: (-m[2], m[0], m[1])),
+        "owners": owners,
+        "clients": clients,
+        "population": population,
+        "revenue": str(revenue.quantize(Decimal("0.01"))),
+        "segments": dict(segments),
+        "abc": dict(abc),
+        "moves": sorted(([a, b, n] for (a, b), n in moves.items()), key=lambda m: (-m[2], m[0], m[1])),
         "top20_revenue": str(Decimal(str(top_sum)).quantize(Decimal("0.01"))),
         "previous_run_id": previous,
     }
