@@ -6,10 +6,11 @@ once: an import's Apply (killed at the confirmation, and between two batches of 
 
 The flows whose work is a job are killed right after the job's row was committed: the first run's
 queue ticks once at start and then not for a minute, so no worker takes the job before the kill and
-the restarted bot is the one that runs it. The import killed between batches is killed inside its job
-(its second run, at the progress it shows before the next batch); the dead run's lease is ended in
-the database, as the clock would end it, so the restarted bot takes the job again at once. Every
-test runs on SQLite and PostgreSQL.
+the restarted bot is the one that runs it. Two are killed inside their job: the import between two
+batches (its second run, at the progress it shows before the next batch), and the recompute the
+instant its "done" message was accepted; the dead run's lease is ended in the database, as the clock
+would end it, so the restarted bot takes the job again at once. Every test runs on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -121,6 +122,15 @@ async def restarted(bot: CrashBot) -> None:
     """Started again, its queue ticking fast."""
     bot.env["QUEUE_TICK_SECONDS"] = BUSY_QUEUE
     await bot.restart()
+
+
+async def job_done(db, kind: str) -> None:
+    """Wait until the job of ``kind`` is done (what the bot in the other process did, in the database)."""
+    for _ in range(int(SLOW * 10)):
+        if await count(db, Job, Job.kind == kind, Job.status == JobStatus.done):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} job was done within {SLOW:g}s")
 
 
 def failed_calls(tg: FakeTelegram) -> list:
@@ -340,4 +350,29 @@ async def test_a_recompute_killed_after_it_was_accepted(bot: CrashBot, tg: FakeT
     assert len(callback_answers(tg, accepted)) == 1
     assert not callback_answers(tg, "Пересчёт уже идёт")
     assert await count(db, Job, Job.kind == MANUAL) == 1
+    assert not tg.errors
+
+
+async def test_a_recompute_killed_as_it_said_done(bot: CrashBot, tg: FakeTelegram, db, olga) -> None:
+    """Killed the instant the "done" message was accepted: the run is committed (on a connection of
+    its own), the job is not. Taken again after its lease ran out, the job must not compute and
+    announce the run a second time."""
+    await started(bot, olga)
+    await buyers(db, 4)
+    await bot.step(olga.send("/rfm"), None, olga)
+    pending = await killed_at(bot, olga.press("🔄 Пересчитать сейчас"), olga, RECOMPUTED, "sendMessage")
+    assert await count(db, RfmRun, RfmRun.finished_at.is_not(None)) == 1
+    async with db() as s, s.begin():  # the dead run's lease runs out while the bot is down
+        expired = await s.execute(
+            update(Job)
+            .where(Job.kind == MANUAL, Job.status == JobStatus.running)
+            .values(lease_until=now() - timedelta(seconds=1))
+        )
+        assert expired.rowcount == 1
+    await restarted(bot)
+    await bot.settle(olga, pending)
+    await job_done(db, MANUAL)
+    await tg.wait_quiet()
+    assert await count(db, RfmRun) == 1
+    assert len(sent_texts(tg, olga.id, RECOMPUTED)) == 1
     assert not tg.errors
