@@ -2,7 +2,9 @@
 
 - rfm_nightly (planned once a local night by scheduler/recurring.plan_rfm_nightly, at RFM_HOUR:RFM_MINUTE
   in DEFAULT_TIMEZONE): the RFM and ABC run dated the UTC day it runs;
-- rfm_manual (an admin's "Recompute now" on /rfm): the same run, then the admin is told it's done.
+- rfm_manual (an admin's "Recompute now" on /rfm): the same run, then the admin is told it's done;
+  a retry of a job whose run is in (the worker died after the run committed) neither runs again nor
+  tells of a recompute that didn't happen then.
 
 The run works on a connection of its own (services/analytics/rfm.run): its rows are committed in
 one short transaction of their own, not in the job's.
@@ -74,6 +76,16 @@ async def nightly(ctx: JobContext) -> str:
 async def manual(ctx: JobContext) -> str:
     deps: Deps = ctx.deps
     user_id = int(ctx.job.payload.get("user_id") or 0) or None
+    if user_id is not None:
+        done = await ctx.session.scalar(
+            select(RfmRun.id).where(
+                RfmRun.started_by == user_id,
+                RfmRun.started_at >= ctx.job.due_at,
+                RfmRun.finished_at.is_not(None),
+            )
+        )
+        if done is not None:  # a retry after the run committed: it was computed and announced then
+            return f"run {done} already"[:32]
     result = await _run(ctx, user_id)
     user = await ctx.session.get(User, user_id) if user_id else None
     if user is None:
