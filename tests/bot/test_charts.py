@@ -56,7 +56,8 @@ def sources() -> build.Sources:
 def activity() -> build.ActivityReport:
     week = date(2026, 3, 2)
     a = build.Activity()
-    a.add("contacts", "call:reached", 4)
+    a.add("contacts", "call", 4)
+    a.add("outcomes", "reached", 4)
     return build.ActivityReport(SPAN, [week], a, [(1, "Anna", a)], {(1, week): a})
 
 

@@ -106,7 +106,8 @@ async def test_postgres_empty_database_to_head(fresh_pg_url):
 
 
 async def _weekly_sums_filled_from_rolled_days(url: str) -> None:
-    """0013 fills report_weekly from the days rolled before it: each week's sums."""
+    """0013 splits the contacts by kind and by outcome and fills report_weekly from the days rolled before
+    it: each week's sums."""
     types = dict(day=sa.Date, week=sa.Date, month=sa.Date, manager_id=sa.BigInteger, metric=sa.String)
     types.update(key=sa.String, count=sa.Integer, amount=sa.Numeric(18, 2))
     daily = sa.table("report_daily", *(sa.column(name, t) for name, t in types.items()))
@@ -140,12 +141,17 @@ async def _weekly_sums_filled_from_rolled_days(url: str) -> None:
             )
         await upgrade(engine)
         async with engine.connect() as conn:
-            q = sa.select(weekly.c.week, weekly.c.month, weekly.c.manager_id, weekly.c.count, weekly.c.amount)
-            got = [tuple(r) for r in await conn.execute(q.order_by(weekly.c.week, weekly.c.manager_id))]
+            c = weekly.c
+            q = sa.select(c.week, c.month, c.manager_id, c.metric, c.key, c.count, c.amount)
+            got = [tuple(r) for r in await conn.execute(q.order_by(c.week, c.manager_id, c.metric))]
+        # "contacts" keyed kind:outcome became "contacts" by kind and "outcomes" by outcome
         assert got == [
-            (date(2026, 3, 2), march, 200, 5, Decimal("11.75")),
-            (date(2026, 3, 2), march, 201, 1, Decimal(0)),
-            (date(2026, 3, 9), march, 200, 4, Decimal(0)),
+            (date(2026, 3, 2), march, 200, "contacts", "call", 5, Decimal(0)),
+            (date(2026, 3, 2), march, 200, "outcomes", "reached", 5, Decimal(0)),
+            (date(2026, 3, 2), march, 201, "contacts", "call", 1, Decimal(0)),
+            (date(2026, 3, 2), march, 201, "outcomes", "reached", 1, Decimal(0)),
+            (date(2026, 3, 9), march, 200, "contacts", "call", 4, Decimal(0)),
+            (date(2026, 3, 9), march, 200, "outcomes", "reached", 4, Decimal(0)),
         ]
     finally:
         await engine.dispose()

@@ -229,7 +229,7 @@ async def revenue(session: AsyncSession, req: Request) -> Revenue:
 
 # --- manager activity, per week ---
 
-ACTIVITY = (d.CONTACTS, d.REMINDERS, d.MOVED, d.WON, d.CSAT)
+ACTIVITY = (d.CONTACTS, d.OUTCOMES, d.REMINDERS, d.MOVED, d.WON, d.CSAT)
 
 
 @dataclass(slots=True)
@@ -248,10 +248,10 @@ class Activity:
 
     def add(self, metric: str, key: str, n: int) -> None:
         if metric == d.CONTACTS:
-            kind, _, outcome = key.partition(":")
             self.contacts += n
-            self.kinds[kind] += n
-            self.outcomes[outcome] += n
+            self.kinds[key] += n
+        elif metric == d.OUTCOMES:
+            self.outcomes[key] += n
         elif metric == d.REMINDERS:
             if key == d.ON_TIME:
                 self.on_time += n

@@ -31,7 +31,8 @@ MOVED = "moved"  # stage changes
 WON = "won"  # key: currency; deals won, their sum
 WON_DAYS = "won_days"  # key: currency; amount: the days from creation to won, summed
 LOST = "lost"  # key: the reason (as written, cut to 64 characters)
-CONTACTS = "contacts"  # key: "kind:outcome"
+CONTACTS = "contacts"  # key: the contact's kind (call, meeting...)
+OUTCOMES = "outcomes"  # key: the contact's outcome (reached, no_answer...); the same contacts again
 REMINDERS = "reminders"  # key: on_time, late (done that day)
 CSAT = "csat"  # key: the score 1-5, by the answer's time
 NPS = "nps"  # key: the score 0-10
@@ -47,6 +48,7 @@ ALL_METRICS = (
     WON_DAYS,
     LOST,
     CONTACTS,
+    OUTCOMES,
     REMINDERS,
     CSAT,
     NPS,
@@ -105,7 +107,7 @@ async def day_figures(
         await _new_customers(session, start, end, currency, out)
     if {STAGE, MOVED, WON, WON_DAYS, LOST} & set(metrics):
         await _deals(session, start, end, out)
-    if CONTACTS in metrics:
+    if CONTACTS in metrics or OUTCOMES in metrics:
         await _contacts(session, start, end, out)
     if REMINDERS in metrics:
         await _reminders(session, start, end, out)
@@ -189,7 +191,8 @@ async def _contacts(session: AsyncSession, start: datetime, end: datetime, out: 
         .group_by(author, Interaction.kind, Interaction.outcome)
     )
     for manager_id, kind, outcome, n in await session.execute(q):
-        out[(int(manager_id), CONTACTS, f"{kind}:{outcome}")].add(int(n))
+        out[(int(manager_id), CONTACTS, str(kind))].add(int(n))
+        out[(int(manager_id), OUTCOMES, str(outcome))].add(int(n))
 
 
 async def _reminders(session: AsyncSession, start: datetime, end: datetime, out: Figures) -> None:
