@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -368,9 +369,10 @@ def activity_text(a: build.ActivityReport, locale: str) -> str:
 
 def _weekly(a: build.ActivityReport, attr: str) -> tuple[float, ...]:
     """Everyone's (or the manager's own) figure per week."""
-    return tuple(
-        float(sum(getattr(act, attr) for (_m, w), act in a.weekly.items() if w == week)) for week in a.weeks
-    )
+    per_week: dict = defaultdict(float)
+    for (_m, week), act in a.weekly.items():
+        per_week[week] += getattr(act, attr)
+    return tuple(float(per_week.get(week, 0)) for week in a.weeks)
 
 
 def activity_chart(a: build.ActivityReport, locale: str) -> Chart:
