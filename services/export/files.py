@@ -7,8 +7,8 @@
   exception is a PHONE column's value that is E.164 ("+" and digits, validated here): it stays E.164.
   Numbers typed as numbers are written as numbers.
 - XLSX is for people: the columns' labels (in the reader's language) as headers, times in the reader's
-  time zone, strings never turned into formulas, numbers or links (xlsxwriter's constant-memory mode
-  writes each row straight to disk).
+  time zone, strings never turned into formulas, numbers, links or markup (xlsxwriter's constant-memory
+  mode writes each row straight to disk; see `_looks_rich`).
 
 A part is closed before it could pass `part_limit` less PART_MARGIN, or, for XLSX, a million rows
 (Excel's sheet holds 1,048,576); every part starts with the header row. CSV counts its bytes as it
@@ -143,7 +143,23 @@ def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _looks_rich(text: str) -> bool:
+    """xlsxwriter's constant-memory mode copies a string that starts with <r> and ends with </r> into
+    the sheet unescaped (it takes it for its own rich-text markup): such text is written as a rich
+    string of two plain runs instead, which it escapes."""
+    return text.startswith("<r>") and text.endswith("</r>")
+
+
+_RUN = (  # how xlsxwriter starts a plain run of a rich string
+    '<r><rPr><sz val="11"/><color theme="1"/><rFont val="Calibri"/><family val="2"/>'
+    '<scheme val="minor"/></rPr>'
+)
+
+
 def _string_xml(ref: str, text: str) -> str:
+    if _looks_rich(text):
+        runs = f"{_RUN}<t>&lt;</t></r>{_RUN}<t>{_xml_text(text[1:])}</t></r>"
+        return f'<c r="{ref}" t="inlineStr"><is>{runs}</is></c>'
     preserve = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f'<c r="{ref}" t="inlineStr"><is><t{preserve}>{_xml_text(text)}</t></is></c>'
 
@@ -215,6 +231,7 @@ class TableWriter:
         book = xlsxwriter.Workbook(str(path), options)
         self._formats = {
             "header": book.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
+            "plain": book.add_format(),
             Kind.DATE: book.add_format({"num_format": "yyyy-mm-dd"}),
             Kind.DATETIME: book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         }
@@ -307,6 +324,8 @@ class TableWriter:
                 sheet.write_number(at, i, value)
             elif kind is not Kind.TEXT:
                 sheet.write_datetime(at, i, value, self._formats[kind])
+            elif _looks_rich(value):
+                sheet.write_rich_string(at, i, self._formats["plain"], value[:1], value[1:])
             else:
                 sheet.write_string(at, i, value)
 

@@ -155,3 +155,12 @@ def test_typical_rows_fill_xlsx_parts_close_to_the_limit(tmp_path):
     assert 2 <= len(parts) <= 4
     assert max(sizes) <= BUDGET and min(sizes[:-1]) > BUDGET * 0.75
     assert [row[0] for p in parts for row in _xlsx_rows(p)] == [float(i) for i in range(9000)]
+
+
+def test_xlsx_text_that_looks_like_its_markup_stays_text(tmp_path):
+    tricky = ["<r><t>injected</t></r>", "<r></t></is></c></row></r>", "<r>", " <r>a</r>"]
+    writer = TableWriter(tmp_path, "tricky", Format.XLSX, TEXT)
+    for i, text in enumerate(tricky):
+        writer.write([i, text, None])
+    (part,) = writer.close()
+    assert [row[1] for row in _xlsx_rows(part)] == tricky
