@@ -1,5 +1,6 @@
 """The audit trail: the card's 🕓 Changes (a client's changes, paged, for whoever may open the card) and
-/audit (admins): every change, filtered by person, client and period, paged, with an export."""
+/audit (admins): every change, filtered by person, client and period, paged by cursor (Newer / Older),
+with an export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import AuditAction, AuditCb, CardAction, ClientCb
 from bot.context import Ctx
@@ -51,27 +52,34 @@ def _filter(cb: AuditCb, ctx: Ctx) -> audit.Filter:
     return audit.Filter(actor_id=cb.actor or None, client_id=cb.client or None, since=since)
 
 
-async def _show(ctx: Ctx, cb: AuditCb) -> tuple[str, object]:
-    page = await audit.page(ctx.session, _filter(cb, ctx), cb.page)
+async def _show(ctx: Ctx, cb: AuditCb) -> tuple[str, InlineKeyboardMarkup, bool]:
+    """The /audit page a button asks for: text, buttons, and whether its page was gone (the newest is
+    shown instead). A cursor that isn't one raises DomainError."""
+    cursor = audit.Cursor.parse(cb.cur) if cb.cur else None
+    window = await audit.window(ctx.session, _filter(cb, ctx), cursor)
     actor = await ctx.session.get(User, cb.actor) if cb.actor else None
     client = await ctx.session.get(Client, cb.client) if cb.client else None
     text = views.audit_text(
-        page, cb, actor.display_name if actor else None, client.name if client else None, ctx.tz, ctx.locale
+        window, cb, actor.display_name if actor else None, client.name if client else None, ctx.tz, ctx.locale
     )
-    return text, views.audit_markup(page, cb)
+    return text, views.audit_markup(window, cb), window.moved
 
 
 @router.message(Command("audit"), flags=ADMIN)
 async def audit_command(message: Message, ctx: Ctx) -> None:
-    text, markup = await _show(ctx, AuditCb(action=AuditAction.list))
-    await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
+    text, markup, _moved = await _show(ctx, AuditCb(action=AuditAction.list))
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(AuditCb.filter(F.action == AuditAction.list), flags=ADMIN)
 async def audit_page(query: CallbackQuery, callback_data: AuditCb, ctx: Ctx) -> None:
-    text, markup = await _show(ctx, callback_data)
-    await edit_or_send(query, text, markup)  # type: ignore[arg-type]
-    await query.answer()
+    try:
+        text, markup, moved = await _show(ctx, callback_data)
+    except DomainError:
+        await query.answer(views.bad_button_text(), show_alert=True)
+        return
+    await edit_or_send(query, text, markup)
+    await query.answer(views.moved_text() if moved else None)
 
 
 @router.callback_query(AuditCb.filter(F.action == AuditAction.actors), flags=ADMIN)
