@@ -1,7 +1,7 @@
 """The audit trail as people read it: one line per change (when, in the reader's time zone; who; what;
 before → after), the card's 🕓 Changes (numbered pages, with a total) and /audit with its filters
-(Newer / Older from the page's cursor, no total: counting would read the whole trail). Every value is
-escaped."""
+(Newer / Older from the page's cursor, no total: counting would read the whole trail) and the client
+search. Every value is escaped."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.callbacks import AuditAction, AuditCb, CardAction, ClientCb
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.text import h
-from bot.views.clients import field_name, status_name
+from bot.views.clients import client_label, field_name, status_name
 from bot.views.consent import purpose_name
 from bot.views.deals import stage_name
 from bot.views.team import role_name
@@ -20,6 +20,7 @@ from models.clients import ClientStatus
 from models.consent import Purpose
 from models.users import Role, User
 from services.audit import NEWER, OLDER, Item, Page, Window
+from services.clients.lists import ListRow
 
 VALUE_LIMIT = 120  # characters of a before/after value shown in a line
 PERIODS = (1, 7, 30, 90, 0)  # days; 0: all time
@@ -223,6 +224,7 @@ def actors_markup(cb: AuditCb, people: list[User]) -> InlineKeyboardMarkup:
 
 
 def clients_markup(cb: AuditCb, clients: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """The client filter's menu: any client, then `clients` (id, name) — the recently changed ones."""
     rows = [[InlineKeyboardButton(text=_("Any client"), callback_data=_cb(cb, AuditAction.list, client=0))]]
     for client_id, name in clients:
         mark = "• " if client_id == cb.client else ""
@@ -233,6 +235,20 @@ def clients_markup(cb: AuditCb, clients: list[tuple[int, str]]) -> InlineKeyboar
                 )
             ]
         )
+    rows.append([_back(cb)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def found_markup(cb: AuditCb, found: list[ListRow]) -> InlineKeyboardMarkup:
+    """The clients a typed search found, each showing its own timeline with the other filters kept."""
+    rows = [
+        [InlineKeyboardButton(text=client_label(row), callback_data=_cb(cb, AuditAction.list, client=row.id))]
+        for row in found
+    ]
+    rows.append(
+        [InlineKeyboardButton(text=_("Any client"), callback_data=_cb(cb, AuditAction.list, client=0))]
+    )
+    rows.append([_back(cb)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -259,7 +275,31 @@ def choose_actor_text() -> str:
 
 
 def choose_client_text() -> str:
-    return _("Which client? The clients changed most recently:")
+    return _(
+        "Which client? Send part of a name, company, email or phone number to search, "
+        "or pick one of the clients changed most recently:"
+    )
+
+
+def found_text(query: str, found: list[ListRow], more: bool) -> str:
+    if not found:
+        return _(
+            "🔎 No client found for «{query}». Send another part of a name, company, email or phone number."
+        ).format(query=h(query))
+    text = _("🔎 Clients found for «{query}»: whose changes?").format(query=h(query))
+    if more:
+        text += "\n" + _("Only the first {count} are shown: send more of the name to narrow it down.").format(
+            count=len(found)
+        )
+    return text
+
+
+def search_text_only() -> str:
+    return _("Send the client's name or part of their phone number as text, or pick one of the buttons.")
+
+
+def query_too_long_text(limit: int) -> str:
+    return _("That's too long to search for: send at most {limit} characters.").format(limit=limit)
 
 
 def choose_period_text() -> str:

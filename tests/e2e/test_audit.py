@@ -1,7 +1,8 @@
 """End to end: the audit trail. A client edited, a deal moved, consent changed, points reversed and a role
 changed each show in the card's 🕓 Changes and in /audit with who, when (the reader's time zone) and
 before → after, escaped; /audit's person, client and period filters; its export; managers can't use it.
-/audit pages by cursor (Older, Newer, no total) and answers a stale or forged cursor."""
+/audit pages by cursor (Older, Newer, no total) and answers a stale or forged cursor; its client filter
+searches by a typed name."""
 
 from __future__ import annotations
 
@@ -215,4 +216,36 @@ async def test_a_stale_or_forged_audit_cursor_gets_a_clear_answer(app, tg, admin
     assert stale.callback_answer.text == "Этих изменений уже нет: показываю самые новые."
     assert shown(admin.last) == [f"v{i}" for i in range(11, 3, -1)]
     assert "Старее ▶" not in admin.last.labels
+    assert not tg.errors
+
+
+async def test_the_audit_client_filter_finds_a_client_by_a_typed_name(app, tg, admin):
+    await manager(app, tg, ANNA, "Anna")
+    ivan = await client_record(app, ANNA, "Иван Петров")
+    ivanna = await client_record(app, ANNA, "Иванна <Сидорова>")
+    petr = await client_record(app, ANNA, "Пётр Смирнов")
+    async with app.session_factory() as s, s.begin():
+        for n, client_id in enumerate((ivan, ivanna, petr)):
+            at = app.clock.now() - timedelta(minutes=10 - n)
+            audit.record_change(s, ANNA, client_id, "company", None, f"Компания {client_id}", at)
+
+    listing = (await admin.send("/audit")).last
+    menu = (await admin.press("🗂 Клиент", message=listing)).last
+    assert menu.text.startswith("Какой клиент? Пришлите часть имени")
+    assert "Пётр Смирнов" in menu.labels  # the recently changed, as before
+
+    not_text = (await admin.share_contact("+79001234567", "Пётр")).last
+    assert not_text.text.startswith("Пришлите имя клиента или часть его телефона текстом")
+    nothing = (await admin.send("Зинаида")).last
+    assert "По запросу «Зинаида» клиентов не найдено" in nothing.text
+    found = (await admin.send("иван")).last
+    assert "Найдены клиенты по запросу «иван»" in found.text
+    assert found.labels == ["👤 Иван Петров", "👤 Иванна <Сидорова>", "Любой клиент", "« Журнал изменений"]
+    chosen = (await admin.press("👤 Иванна <Сидорова>", message=found)).last
+    assert "Клиент: Иванна <Сидорова>" in chosen.text
+    assert f"Компания {ivanna}" in chosen.text
+    assert f"Компания {ivan}" not in chosen.text and f"Компания {petr}" not in chosen.text
+    assert "Иванна &lt;Сидорова&gt;" in chosen.html  # escaped
+    # the search is over: a text now is just a text
+    assert "Не понял вас" in (await admin.send("иван")).last.text
     assert not tg.errors
