@@ -8,8 +8,8 @@ Telegram account (a users row each) for bench/balance.py.
 Each client's entries are one of 64 ledgers simulated the way services/loyalty/ writes them (earned
 lots that expire after 365 days, redemptions taking the oldest lots first, so the running balance, the
 sum of entries and the open lots agree), spread over the last 360 days; only ids and times differ.
-Rows go in through each driver's fast path (sqlite3 executemany, asyncpg COPY) with the ledger's
-secondary indexes dropped and built again at the end. Deterministic (--seed).
+Rows go in through each driver's fast path (bench/seeding.py: sqlite3 executemany, asyncpg COPY) with
+the ledger's secondary indexes dropped and built again at the end. Deterministic (--seed).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.schema import CreateIndex  # noqa: E402
-
 from bench.seed import NOW  # noqa: E402
+from bench.seeding import Progress, open_loader, ts  # noqa: E402
 from models.loyalty import LedgerEntry  # noqa: E402
 
 CUSTOMER_BASE = 70_000_000  # a linked client's Telegram id is CUSTOMER_BASE + client id
@@ -85,11 +81,6 @@ def simulate(rng: random.Random, n: int) -> tuple[list[tuple[str, int, int, int]
     return [tuple(r) for r in rows], balance, purchases  # type: ignore[misc]
 
 
-def ts(value: datetime) -> str:
-    """How SQLAlchemy stores an aware UTC datetime in SQLite."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def rows_for(
     client_ids: list[int], per_client: int, seed: int, sqlite_text: bool
 ) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
@@ -124,104 +115,31 @@ def linked_users(client_ids: list[int], linked: int) -> list[int]:
     return client_ids[::step][:linked]
 
 
-def seed_sqlite(path: str, per_client: int, linked: int, seed: int) -> dict[str, int]:
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    if conn.execute("SELECT count(*) FROM loyalty_entries").fetchone()[0]:
-        raise SystemExit("the database already holds ledger entries; seed one without the bonus program")
-    client_ids = [r[0] for r in conn.execute("SELECT id FROM clients ORDER BY id")]
-    for ix in INDEXES:
-        conn.execute(f"DROP INDEX IF EXISTS {ix.name}")
-    insert_entries = (
-        f"INSERT INTO loyalty_entries ({', '.join(ENTRY_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
-    )
-    insert_accounts = (
-        f"INSERT INTO loyalty_accounts ({', '.join(ACCOUNT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ACCOUNT_COLUMNS))})"
-    )
-    total = 0
-    for entries, accounts in rows_for(client_ids, per_client, seed, sqlite_text=True):
-        conn.executemany(insert_entries, entries)
-        conn.executemany(insert_accounts, accounts)
-        conn.commit()
-        total += len(entries)
-        progress(total, len(client_ids) * per_client)
-    print(file=sys.stderr)
-    for ix in INDEXES:
-        conn.execute(str(CreateIndex(ix).compile(dialect=sqlite.dialect())))
-    users = linked_users(client_ids, linked)
-    now = ts(NOW)
-    conn.executemany(
-        f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES ({', '.join('?' * len(USER_COLUMNS))})",
-        [(CUSTOMER_BASE + cid, "customer", True, f"Customer {cid}", "ru", now, now) for cid in users],
-    )
-    conn.executemany(
-        "UPDATE clients SET telegram_id = ? WHERE id = ?", [(CUSTOMER_BASE + c, c) for c in users]
-    )
-    conn.commit()
-    conn.execute("ANALYZE")
-    conn.commit()
-    conn.close()
-    return {"entries": total, "accounts": len(client_ids), "linked": len(users)}
-
-
-async def seed_postgres(url: str, per_client: int, linked: int, seed: int) -> dict[str, int]:
-    import asyncpg
-
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        if await conn.fetchval("SELECT count(*) FROM loyalty_entries"):
-            raise SystemExit("the database already holds ledger entries; seed one without the bonus program")
-        client_ids = [r[0] for r in await conn.fetch("SELECT id FROM clients ORDER BY id")]
-        for ix in INDEXES:
-            await conn.execute(f"DROP INDEX IF EXISTS {ix.name}")
-        # Foreign keys are known to hold (ids come from clients): skip their per-row triggers.
-        await conn.execute("SET session_replication_role = replica")
-        total = 0
-        for entries, accounts in rows_for(client_ids, per_client, seed, sqlite_text=False):
-            await conn.copy_records_to_table("loyalty_entries", records=entries, columns=list(ENTRY_COLUMNS))
-            await conn.copy_records_to_table(
-                "loyalty_accounts", records=accounts, columns=list(ACCOUNT_COLUMNS)
-            )
-            total += len(entries)
-            progress(total, len(client_ids) * per_client)
-        print(file=sys.stderr)
-        await conn.execute("SET session_replication_role = DEFAULT")
-        await conn.execute("SET maintenance_work_mem = '512MB'")
-        for ix in INDEXES:
-            await conn.execute(str(CreateIndex(ix).compile(dialect=postgresql.dialect())))
-        await conn.execute(
-            "SELECT setval(pg_get_serial_sequence('loyalty_entries', 'id'), "
-            "(SELECT max(id) FROM loyalty_entries))"
-        )
+async def load(url: str, per_client: int, linked: int, seed: int) -> dict[str, int]:
+    async with open_loader(url) as db:
+        message = "the database already holds ledger entries; seed one without the bonus program"
+        await db.require_empty("loyalty_entries", message)
+        client_ids = [r[0] for r in await db.fetch("SELECT id FROM clients ORDER BY id")]
+        progress = Progress(len(client_ids) * per_client, "entries")
+        async with db.without_indexes(INDEXES):
+            for entries, accounts in rows_for(client_ids, per_client, seed, sqlite_text=db.sqlite_text):
+                await db.insert("loyalty_entries", ENTRY_COLUMNS, entries)
+                await db.insert("loyalty_accounts", ACCOUNT_COLUMNS, accounts)
+                await db.commit()
+                progress.add(len(entries))
+            progress.end()
         users = linked_users(client_ids, linked)
-        await conn.copy_records_to_table(
+        now = ts(NOW) if db.sqlite_text else NOW
+        await db.insert(
             "users",
-            records=[(CUSTOMER_BASE + c, "customer", True, f"Customer {c}", "ru", NOW, NOW) for c in users],
-            columns=list(USER_COLUMNS),
+            USER_COLUMNS,
+            [(CUSTOMER_BASE + c, "customer", True, f"Customer {c}", "ru", now, now) for c in users],
         )
-        await conn.executemany(
-            "UPDATE clients SET telegram_id = $1 WHERE id = $2", [(CUSTOMER_BASE + c, c) for c in users]
+        await db.execute_many(
+            "UPDATE clients SET telegram_id = ? WHERE id = ?", [(CUSTOMER_BASE + c, c) for c in users]
         )
-        await conn.execute("VACUUM ANALYZE loyalty_entries")
-        await conn.execute("VACUUM ANALYZE loyalty_accounts")
-        await conn.execute("ANALYZE clients")
-        await conn.execute("ANALYZE users")
-        return {"entries": total, "accounts": len(client_ids), "linked": len(users)}
-    finally:
-        await conn.close()
-
-
-_started = time.monotonic()
-
-
-def progress(done: int, total: int) -> None:
-    rate = done / max(time.monotonic() - _started, 1e-6)
-    print(f"\r{done:>12,} / {total:,} entries ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+        await db.finish("loyalty_entries", "loyalty_accounts", "clients", "users", sequence="id")
+        return {"entries": progress.done, "accounts": len(client_ids), "linked": len(users)}
 
 
 async def main() -> None:
@@ -234,11 +152,7 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     started = time.monotonic()
-    url = make_url(args.db)
-    if url.get_backend_name() == "sqlite":
-        counts = seed_sqlite(url.database or "", args.per_client, args.linked, args.seed)
-    else:
-        counts = await seed_postgres(args.db, args.per_client, args.linked, args.seed)
+    counts = await load(args.db, args.per_client, args.linked, args.seed)
     print(json.dumps({**counts, "seconds": round(time.monotonic() - started, 1)}))
 
 

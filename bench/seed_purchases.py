@@ -7,9 +7,9 @@ default), origin "bot", in DEFAULT_CURRENCY, spread over the --days (400) before
 
 About 15 % of the clients have none; the rest have from 1 to about 3x the average each (so most have
 several), at times spread over the window, recorded by the client's owner, with a tier discount of
-0-10 %. Rows go in through each driver's fast path (sqlite3 executemany, asyncpg COPY) with the table's
-secondary indexes dropped and built again at the end. Deterministic (--seed): the same arguments give
-the same rows.
+0-10 %. Rows go in through each driver's fast path (bench/seeding.py: sqlite3 executemany, asyncpg COPY)
+with the table's secondary indexes dropped and built again at the end. Deterministic (--seed): the same
+arguments give the same rows.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.schema import CreateIndex  # noqa: E402
-
 from bench.seed import NOW  # noqa: E402
+from bench.seeding import Progress, open_loader, ts  # noqa: E402
 from models.loyalty import Purchase  # noqa: E402
 
 COLUMNS = (
@@ -57,11 +53,6 @@ TIERS = (("Base", 0), ("Silver", 3), ("Gold", 5), ("Platinum", 10))
 NONE_SHARE = 0.15  # clients without a purchase
 INDEXES = list(Purchase.__table__.indexes)  # secondary indexes: dropped for the load, built after
 CHUNK = 20_000  # clients per batch
-
-
-def ts(value: datetime) -> str:
-    """How SQLAlchemy stores an aware UTC datetime in SQLite."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def counts_for(clients: int, total: int, rng: random.Random) -> list[int]:
@@ -131,71 +122,19 @@ def rows_for(
         yield rows
 
 
-def seed_sqlite(path: str, total: int, days: int, currency: str, seed: int) -> int:
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    if conn.execute("SELECT count(*) FROM loyalty_purchases").fetchone()[0]:
-        raise SystemExit("the database already holds purchases")
-    clients = [(r[0], r[1]) for r in conn.execute("SELECT id, owner_id FROM clients ORDER BY id")]
-    for ix in INDEXES:
-        conn.execute(f"DROP INDEX IF EXISTS {ix.name}")
-    sql = f"INSERT INTO loyalty_purchases ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    done = 0
-    for rows in rows_for(clients, total, days, currency, seed, sqlite_text=True):
-        conn.executemany(sql, rows)
-        conn.commit()
-        done += len(rows)
-        progress(done, total)
-    print(file=sys.stderr)
-    for ix in INDEXES:
-        conn.execute(str(CreateIndex(ix).compile(dialect=sqlite.dialect())))
-    conn.execute("ANALYZE loyalty_purchases")
-    conn.commit()
-    conn.close()
-    return done
-
-
-async def seed_postgres(url: str, total: int, days: int, currency: str, seed: int) -> int:
-    import asyncpg
-
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        if await conn.fetchval("SELECT count(*) FROM loyalty_purchases"):
-            raise SystemExit("the database already holds purchases")
-        clients = [(r[0], r[1]) for r in await conn.fetch("SELECT id, owner_id FROM clients ORDER BY id")]
-        for ix in INDEXES:
-            await conn.execute(f"DROP INDEX IF EXISTS {ix.name}")
-        # Foreign keys are known to hold (ids come from clients and users): skip their per-row triggers.
-        await conn.execute("SET session_replication_role = replica")
-        done = 0
-        for rows in rows_for(clients, total, days, currency, seed, sqlite_text=False):
-            await conn.copy_records_to_table("loyalty_purchases", records=rows, columns=list(COLUMNS))
-            done += len(rows)
-            progress(done, total)
-        print(file=sys.stderr)
-        await conn.execute("SET session_replication_role = DEFAULT")
-        await conn.execute("SET maintenance_work_mem = '512MB'")
-        for ix in INDEXES:
-            await conn.execute(str(CreateIndex(ix).compile(dialect=postgresql.dialect())))
-        await conn.execute(
-            "SELECT setval(pg_get_serial_sequence('loyalty_purchases', 'id'), "
-            "(SELECT max(id) FROM loyalty_purchases))"
-        )
-        await conn.execute("VACUUM ANALYZE loyalty_purchases")
-        return done
-    finally:
-        await conn.close()
-
-
-_started = time.monotonic()
-
-
-def progress(done: int, total: int) -> None:
-    rate = done / max(time.monotonic() - _started, 1e-6)
-    print(f"\r{done:>12,} / {total:,} purchases ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+async def load(url: str, total: int, days: int, currency: str, seed: int) -> int:
+    async with open_loader(url) as db:
+        await db.require_empty("loyalty_purchases", "the database already holds purchases")
+        clients = [(r[0], r[1]) for r in await db.fetch("SELECT id, owner_id FROM clients ORDER BY id")]
+        progress = Progress(total, "purchases")
+        async with db.without_indexes(INDEXES):
+            for rows in rows_for(clients, total, days, currency, seed, sqlite_text=db.sqlite_text):
+                await db.insert("loyalty_purchases", COLUMNS, rows)
+                await db.commit()
+                progress.add(len(rows))
+            progress.end()
+        await db.finish("loyalty_purchases", sequence="id")
+        return progress.done
 
 
 async def main() -> None:
@@ -211,11 +150,7 @@ async def main() -> None:
     if args.purchases < 1 or args.days < 1:
         parser.error("--purchases and --days must be positive")
     started = time.monotonic()
-    url = make_url(args.db)
-    if url.get_backend_name() == "sqlite":
-        done = seed_sqlite(url.database or "", args.purchases, args.days, args.currency, args.seed)
-    else:
-        done = await seed_postgres(args.db, args.purchases, args.days, args.currency, args.seed)
+    done = await load(args.db, args.purchases, args.days, args.currency, args.seed)
     print(json.dumps({"purchases": done, "seconds": round(time.monotonic() - started, 1)}))
 
 

@@ -298,17 +298,20 @@ class ExportCb(CallbackData, prefix="ex"):
 class AuditAction(StrEnum):
     """/audit buttons (handlers/audit.py); the card's change history (CardAction.changes)."""
 
-    list = "l"  # the list with the current filter, at `page`
+    list = "l"  # the list with the current filter, from `cur`
     actors = "a"  # choose the person
-    clients = "c"  # choose the client
+    clients = "c"  # choose the client (or type a name to search for one)
     periods = "p"  # choose the period
     export = "x"  # the format buttons; with fmt: start the export
 
 
 class AuditCb(CallbackData, prefix="au"):
+    """The filter travels with every button. `cur` is a page's cursor (services/audit.Cursor.token,
+    about 16 characters; empty: the newest page): with the largest ids the payload stays under 64 bytes."""
+
     action: AuditAction
     actor: int = 0  # 0: anyone
     client: int = 0  # 0: any client
     days: int = 0  # the last N days; 0: all time
-    page: int = 0
+    cur: str = ""
     fmt: str = ""

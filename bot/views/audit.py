@@ -1,5 +1,7 @@
 """The audit trail as people read it: one line per change (when, in the reader's time zone; who; what;
-before → after), the card's 🕓 Changes and /audit with its filters. Every value is escaped."""
+before → after), the card's 🕓 Changes (numbered pages, with a total) and /audit with its filters
+(Newer / Older from the page's cursor, no total: counting would read the whole trail) and the client
+search. Every value is escaped."""
 
 from __future__ import annotations
 
@@ -10,14 +12,15 @@ from bot.callbacks import AuditAction, AuditCb, CardAction, ClientCb
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.text import h
-from bot.views.clients import field_name, status_name
+from bot.views.clients import client_label, field_name, status_name
 from bot.views.consent import purpose_name
 from bot.views.deals import stage_name
 from bot.views.team import role_name
 from models.clients import ClientStatus
 from models.consent import Purpose
 from models.users import Role, User
-from services.audit import Item, Page
+from services.audit import NEWER, OLDER, Item, Page, Window
+from services.clients.lists import ListRow
 
 VALUE_LIMIT = 120  # characters of a before/after value shown in a line
 PERIODS = (1, 7, 30, 90, 0)  # days; 0: all time
@@ -107,10 +110,10 @@ def item_line(item: Item, tz: str, locale: str, *, with_client: bool) -> str:
     return f"{head}\n<b>{_action(item)}</b>: {change}{extra}"
 
 
-def _lines(page: Page, tz: str, locale: str, *, with_client: bool) -> list[str]:
-    if not page.items:
+def _lines(items: list[Item], tz: str, locale: str, *, with_client: bool) -> list[str]:
+    if not items:
         return [_("No changes recorded.")]
-    return [item_line(i, tz, locale, with_client=with_client) for i in page.items]
+    return [item_line(i, tz, locale, with_client=with_client) for i in items]
 
 
 def _footer(page: Page) -> str:
@@ -124,7 +127,7 @@ def _footer(page: Page) -> str:
 
 def changes_text(client_name: str, page: Page, tz: str, locale: str) -> str:
     head = _("🕓 <b>Changes</b> of {name}, newest first").format(name=h(client_name))
-    return "\n\n".join([head, *_lines(page, tz, locale, with_client=False), _footer(page)])
+    return "\n\n".join([head, *_lines(page.items, tz, locale, with_client=False), _footer(page)])
 
 
 def changes_markup(client_id: int, page: Page) -> InlineKeyboardMarkup:
@@ -152,62 +155,68 @@ def period_name(days: int) -> str:
     return _("last {days} days").format(days=days)
 
 
-def audit_text(page: Page, cb: AuditCb, actor: str | None, client: str | None, tz: str, locale: str) -> str:
+def audit_text(
+    window: Window, cb: AuditCb, actor: str | None, client: str | None, tz: str, locale: str
+) -> str:
     filters = _("Person: {actor} · Client: {client} · Period: {period}").format(
         actor=h(actor) if actor else _("anyone"),
         client=h(client) if client else _("any"),
         period=period_name(cb.days),
     )
     head = _("🗂 <b>Audit trail</b>, newest first") + "\n" + filters
-    return "\n\n".join([head, *_lines(page, tz, locale, with_client=True), _footer(page)])
+    parts = [head, *_lines(window.items, tz, locale, with_client=True)]
+    if window.items and window.newer and not window.older:
+        parts.append(_("Nothing older: this is where the trail begins."))
+    return "\n\n".join(parts)
+
+
+def moved_text() -> str:
+    return _("Those changes are no longer there: here are the newest.")
 
 
 def _cb(cb: AuditCb, action: AuditAction, **changes: object) -> str:
-    values = {"actor": cb.actor, "client": cb.client, "days": cb.days, "page": cb.page, "fmt": ""} | changes
+    values = {"actor": cb.actor, "client": cb.client, "days": cb.days, "cur": "", "fmt": ""} | changes
     return AuditCb(action=action, **values).pack()  # type: ignore[arg-type]
 
 
-def audit_markup(page: Page, cb: AuditCb) -> InlineKeyboardMarkup:
+def audit_markup(window: Window, cb: AuditCb) -> InlineKeyboardMarkup:
     rows = []
     nav = []
-    if page.page > 0:
+    newer, older = window.cursor(NEWER), window.cursor(OLDER)
+    if window.newer and newer is not None:
         nav.append(
             InlineKeyboardButton(
-                text=_("◀ Newer"), callback_data=_cb(cb, AuditAction.list, page=page.page - 1)
+                text=_("◀ Newer"), callback_data=_cb(cb, AuditAction.list, cur=newer.token())
             )
         )
-    if page.page < page.pages - 1:
+    if window.older and older is not None:
         nav.append(
             InlineKeyboardButton(
-                text=_("Older ▶"), callback_data=_cb(cb, AuditAction.list, page=page.page + 1)
+                text=_("Older ▶"), callback_data=_cb(cb, AuditAction.list, cur=older.token())
             )
         )
     if nav:
         rows.append(nav)
     rows.append(
         [
-            InlineKeyboardButton(text=_("👤 Person"), callback_data=_cb(cb, AuditAction.actors, page=0)),
-            InlineKeyboardButton(text=_("🗂 Client"), callback_data=_cb(cb, AuditAction.clients, page=0)),
-            InlineKeyboardButton(text=_("📅 Period"), callback_data=_cb(cb, AuditAction.periods, page=0)),
+            InlineKeyboardButton(text=_("👤 Person"), callback_data=_cb(cb, AuditAction.actors)),
+            InlineKeyboardButton(text=_("🗂 Client"), callback_data=_cb(cb, AuditAction.clients)),
+            InlineKeyboardButton(text=_("📅 Period"), callback_data=_cb(cb, AuditAction.periods)),
         ]
     )
-    rows.append(
-        [InlineKeyboardButton(text=_("📤 Export"), callback_data=_cb(cb, AuditAction.export, page=0))]
-    )
+    rows.append([InlineKeyboardButton(text=_("📤 Export"), callback_data=_cb(cb, AuditAction.export))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def actors_markup(cb: AuditCb, people: list[User]) -> InlineKeyboardMarkup:
-    rows = [
-        [InlineKeyboardButton(text=_("Anyone"), callback_data=_cb(cb, AuditAction.list, actor=0, page=0))]
-    ]
+    rows = [[InlineKeyboardButton(text=_("Anyone"), callback_data=_cb(cb, AuditAction.list, actor=0))]]
     for person in people:
         mark = "• " if person.id == cb.actor else ""
         rows.append(
             [
                 InlineKeyboardButton(
                     text=label(mark + person.display_name),
-                    callback_data=_cb(cb, AuditAction.list, actor=person.id, page=0),
+                    callback_data=_cb(cb, AuditAction.list, actor=person.id),
                 )
             ]
         )
@@ -215,23 +224,36 @@ def actors_markup(cb: AuditCb, people: list[User]) -> InlineKeyboardMarkup:
 
 
 def clients_markup(cb: AuditCb, clients: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=_("Any client"), callback_data=_cb(cb, AuditAction.list, client=0, page=0)
-            )
-        ]
-    ]
+    """The client filter's menu: any client, then `clients` (id, name) — the recently changed ones."""
+    rows = [[InlineKeyboardButton(text=_("Any client"), callback_data=_cb(cb, AuditAction.list, client=0))]]
     for client_id, name in clients:
         mark = "• " if client_id == cb.client else ""
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=label(mark + name), callback_data=_cb(cb, AuditAction.list, client=client_id, page=0)
+                    text=label(mark + name), callback_data=_cb(cb, AuditAction.list, client=client_id)
                 )
             ]
         )
+    rows.append([_back(cb)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def found_markup(cb: AuditCb, found: list[ListRow]) -> InlineKeyboardMarkup:
+    """The clients a typed search found, each showing its own timeline with the other filters kept."""
+    rows = [
+        [InlineKeyboardButton(text=client_label(row), callback_data=_cb(cb, AuditAction.list, client=row.id))]
+        for row in found
+    ]
+    rows.append(
+        [InlineKeyboardButton(text=_("Any client"), callback_data=_cb(cb, AuditAction.list, client=0))]
+    )
+    rows.append([_back(cb)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _back(cb: AuditCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("« Audit trail"), callback_data=_cb(cb, AuditAction.list))
 
 
 def periods_markup(cb: AuditCb) -> InlineKeyboardMarkup:
@@ -241,7 +263,7 @@ def periods_markup(cb: AuditCb) -> InlineKeyboardMarkup:
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=mark + period_name(days), callback_data=_cb(cb, AuditAction.list, days=days, page=0)
+                    text=mark + period_name(days), callback_data=_cb(cb, AuditAction.list, days=days)
                 )
             ]
         )
@@ -253,7 +275,31 @@ def choose_actor_text() -> str:
 
 
 def choose_client_text() -> str:
-    return _("Which client? The clients changed most recently:")
+    return _(
+        "Which client? Send part of a name, company, email or phone number to search, "
+        "or pick one of the clients changed most recently:"
+    )
+
+
+def found_text(query: str, found: list[ListRow], more: bool) -> str:
+    if not found:
+        return _(
+            "🔎 No client found for «{query}». Send another part of a name, company, email or phone number."
+        ).format(query=h(query))
+    text = _("🔎 Clients found for «{query}»: whose changes?").format(query=h(query))
+    if more:
+        text += "\n" + _("Only the first {count} are shown: send more of the name to narrow it down.").format(
+            count=len(found)
+        )
+    return text
+
+
+def search_text_only() -> str:
+    return _("Send the client's name or part of their phone number as text, or pick one of the buttons.")
+
+
+def query_too_long_text(limit: int) -> str:
+    return _("That's too long to search for: send at most {limit} characters.").format(limit=limit)
 
 
 def choose_period_text() -> str:
@@ -271,7 +317,7 @@ def export_formats_markup(cb: AuditCb) -> InlineKeyboardMarkup:
                     text=_("CSV (for machines)"), callback_data=_cb(cb, AuditAction.export, fmt="csv")
                 ),
             ],
-            [InlineKeyboardButton(text=_("« Audit trail"), callback_data=_cb(cb, AuditAction.list))],
+            [_back(cb)],
         ]
     )
 

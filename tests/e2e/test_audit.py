@@ -1,17 +1,23 @@
 """End to end: the audit trail. A client edited, a deal moved, consent changed, points reversed and a role
 changed each show in the card's 🕓 Changes and in /audit with who, when (the reader's time zone) and
-before → after, escaped; /audit's person, client and period filters; its export; managers can't use it."""
+before → after, escaped; /audit's person, client and period filters; its export; managers can't use it.
+/audit pages by cursor (Older, Newer, no total) and answers a stale or forged cursor; its client filter
+searches by a typed name."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from bot.callbacks import AuditAction, AuditCb, CardAction, ClientCb, DealCb, TeamAction, TeamCb
+from models.audit import AuditEvent
 from models.consent import ConsentSource, Purpose
 from models.users import User
-from services import consent, loyalty
+from services import audit, consent, loyalty
 from services import deals as deals_service
 from services.deals import Draft
 from tests.conftest import ADMIN_ID
@@ -144,3 +150,102 @@ async def test_a_manager_cannot_use_audit(app, tg):
     assert "Not allowed" in replies.last.text
     forged = await anna.press_data(AuditCb(action=AuditAction.list).pack(), message=anna.last)
     assert forged.callback_answer.show_alert
+
+
+NAME_CHANGE = re.compile(r"Имя</b>: (v\d+) → (v\d+)")
+
+
+async def renamings(app, owner: int, client_id: int, count: int) -> None:
+    """`count` changes of the client's name, v0 → v1 first, a minute apart, the latest a minute ago."""
+    async with app.session_factory() as s, s.begin():
+        start = app.clock.now() - timedelta(minutes=count)
+        for i in range(count):
+            audit.record_change(
+                s, owner, client_id, "name", f"v{i}", f"v{i + 1}", start + timedelta(minutes=i)
+            )
+
+
+def shown(message) -> list[str]:
+    return [before for before, _after in NAME_CHANGE.findall(message.html)]
+
+
+async def test_audit_pages_older_and_newer_each_change_once_without_a_total(app, tg, admin):
+    await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    await renamings(app, ANNA, client_id, 20)
+
+    first = (await admin.send("/audit")).last
+    assert shown(first) == [f"v{i}" for i in range(19, 11, -1)]  # the 8 newest
+    assert "Страница" not in first.text  # no "page 1 of 3 · 20 changes": nothing is counted
+    assert first.buttons[0] == ["Старее ▶"]
+    second = (await admin.press("Старее ▶", message=first)).last
+    assert shown(second) == [f"v{i}" for i in range(11, 3, -1)]
+    assert second.buttons[0] == ["◀ Новее", "Старее ▶"]
+    third = (await admin.press("Старее ▶", message=second)).last
+    assert shown(third) == ["v3", "v2", "v1", "v0"]
+    assert third.buttons[0] == ["◀ Новее"] and "Старше ничего нет" in third.text
+    # and back: the same pages again
+    assert shown((await admin.press("◀ Новее", message=third)).last) == [f"v{i}" for i in range(11, 3, -1)]
+    back = (await admin.press("◀ Новее", message=admin.last)).last
+    assert shown(back) == [f"v{i}" for i in range(19, 11, -1)] and back.buttons[0] == ["Старее ▶"]
+
+    # a filter pages the same way, and choosing one starts from the newest
+    await admin.press("👤 Кто", message=back)
+    by_anna = (await admin.press("Anna")).last
+    assert "Кто: Anna" in by_anna.text and shown(by_anna)[0] == "v19"
+    assert shown((await admin.press("Старее ▶", message=by_anna)).last)[0] == "v11"
+    assert not tg.errors
+
+
+async def test_a_stale_or_forged_audit_cursor_gets_a_clear_answer(app, tg, admin):
+    await manager(app, tg, ANNA, "Anna")
+    client_id = await client_record(app, ANNA, "Иван")
+    await renamings(app, ANNA, client_id, 12)
+    first = (await admin.send("/audit")).last
+    older = first.button("Старее ▶")["callback_data"]
+
+    forged = await admin.press_data(AuditCb(action=AuditAction.list, cur="o-garbage").pack(), message=first)
+    assert forged.callback_answer.show_alert
+    assert forged.callback_answer.text == "Эта кнопка больше не действует."
+    assert not forged  # the message stays as it was
+
+    # the older changes go (their client's record was forgotten, say) before the button is pressed
+    async with app.session_factory() as s, s.begin():
+        await s.execute(delete(AuditEvent).where(AuditEvent.before.in_(["v0", "v1", "v2", "v3"])))
+    stale = await admin.press_data(older, message=first)
+    assert stale.callback_answer.text == "Этих изменений уже нет: показываю самые новые."
+    assert shown(admin.last) == [f"v{i}" for i in range(11, 3, -1)]
+    assert "Старее ▶" not in admin.last.labels
+    assert not tg.errors
+
+
+async def test_the_audit_client_filter_finds_a_client_by_a_typed_name(app, tg, admin):
+    await manager(app, tg, ANNA, "Anna")
+    ivan = await client_record(app, ANNA, "Иван Петров")
+    ivanna = await client_record(app, ANNA, "Иванна <Сидорова>")
+    petr = await client_record(app, ANNA, "Пётр Смирнов")
+    async with app.session_factory() as s, s.begin():
+        for n, client_id in enumerate((ivan, ivanna, petr)):
+            at = app.clock.now() - timedelta(minutes=10 - n)
+            audit.record_change(s, ANNA, client_id, "company", None, f"Компания {client_id}", at)
+
+    listing = (await admin.send("/audit")).last
+    menu = (await admin.press("🗂 Клиент", message=listing)).last
+    assert menu.text.startswith("Какой клиент? Пришлите часть имени")
+    assert "Пётр Смирнов" in menu.labels  # the recently changed, as before
+
+    not_text = (await admin.share_contact("+79001234567", "Пётр")).last
+    assert not_text.text.startswith("Пришлите имя клиента или часть его телефона текстом")
+    nothing = (await admin.send("Зинаида")).last
+    assert "По запросу «Зинаида» клиентов не найдено" in nothing.text
+    found = (await admin.send("иван")).last
+    assert "Найдены клиенты по запросу «иван»" in found.text
+    assert found.labels == ["👤 Иван Петров", "👤 Иванна <Сидорова>", "Любой клиент", "« Журнал изменений"]
+    chosen = (await admin.press("👤 Иванна <Сидорова>", message=found)).last
+    assert "Клиент: Иванна <Сидорова>" in chosen.text
+    assert f"Компания {ivanna}" in chosen.text
+    assert f"Компания {ivan}" not in chosen.text and f"Компания {petr}" not in chosen.text
+    assert "Иванна &lt;Сидорова&gt;" in chosen.html  # escaped
+    # the search is over: a text now is just a text
+    assert "Не понял вас" in (await admin.send("иван")).last.text
+    assert not tg.errors

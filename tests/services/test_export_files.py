@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime
+import random
+import string
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
 
-from services.export.files import Column, Format, Kind, TableWriter, csv_cell
+from services.export.files import PART_MARGIN, Column, Format, Kind, TableWriter, csv_cell
 
 COLUMNS = [
     Column("name", "Имя"),
@@ -90,3 +92,75 @@ def test_xlsx_parts_split_by_rows(tmp_path):
 def test_an_empty_table_is_one_part_with_the_header(tmp_path):
     (part,) = TableWriter(tmp_path, "none", Format.CSV, COLUMNS).close()
     assert part.read_text(encoding="utf-8").strip() == "name,amount,created_at,birthday"
+
+
+def _xlsx_rows(path):
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    return [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+TEXT = [Column("id", "№", Kind.NUMBER), Column("note", "Заметка"), Column("code", "Код")]
+BUDGET = 200_000  # what a part may hold: the limit less the margin the writer keeps
+
+
+def test_xlsx_parts_stay_under_the_limit_even_for_text_that_does_not_compress(tmp_path):
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + "ЖЩЮЯжщюя 漢字"
+    rows = [
+        [i, "".join(rng.choices(alphabet, k=rng.randrange(50, 400))), "".join(rng.choices(alphabet, k=40))]
+        for i in range(2000)
+    ]
+    writer = TableWriter(tmp_path, "random", Format.XLSX, TEXT, part_limit=PART_MARGIN + BUDGET)
+    writer.write_all(rows)
+    parts = writer.close()
+    assert len(parts) > 2
+    sizes = [p.stat().st_size for p in parts]
+    assert max(sizes) <= BUDGET  # the estimate holds without the margin's help
+    assert min(sizes[:-1]) > BUDGET * 0.7  # and is not far above the real size
+    read = [row for p in parts for row in _xlsx_rows(p)]
+    assert read == [[float(i), note, code] for i, note, code in rows]
+
+
+def test_typical_rows_fill_xlsx_parts_close_to_the_limit(tmp_path):
+    rng = random.Random(3)
+    firsts, lasts = ["Иван", "Мария", "Олег", "Anna", "John"], ["Петров", "Смирнова", "Smith", "Lee"]
+    columns = [
+        Column("id", "№", Kind.NUMBER),
+        Column("name", "Имя"),
+        Column("phone", "Телефон", Kind.PHONE),
+        Column("email", "Почта"),
+        Column("status", "Статус"),
+        Column("owner", "Менеджер"),
+        Column("created_at", "Создан", Kind.DATETIME),
+        Column("revenue", "Выручка", Kind.NUMBER),
+    ]
+    rows = [
+        [
+            i,
+            f"{rng.choice(firsts)} {rng.choice(lasts)}",
+            f"+7900{i:07d}",
+            f"client{i}@mail.ru",
+            rng.choice(["active", "prospect", "inactive"]),
+            f"Manager {i % 7}",
+            AT - timedelta(minutes=17 * i),
+            Decimal(rng.randrange(100, 10**6)) / 100,
+        ]
+        for i in range(9000)
+    ]
+    writer = TableWriter(tmp_path, "clients", Format.XLSX, columns, part_limit=PART_MARGIN + BUDGET)
+    writer.write_all(rows)
+    parts = writer.close()
+    sizes = [p.stat().st_size for p in parts]
+    # They compress about 7-fold: counted uncompressed, the same rows made 14 parts of ~39 KB.
+    assert 2 <= len(parts) <= 4
+    assert max(sizes) <= BUDGET and min(sizes[:-1]) > BUDGET * 0.75
+    assert [row[0] for p in parts for row in _xlsx_rows(p)] == [float(i) for i in range(9000)]
+
+
+def test_xlsx_text_that_looks_like_its_markup_stays_text(tmp_path):
+    tricky = ["<r><t>injected</t></r>", "<r></t></is></c></row></r>", "<r>", " <r>a</r>"]
+    writer = TableWriter(tmp_path, "tricky", Format.XLSX, TEXT)
+    for i, text in enumerate(tricky):
+        writer.write([i, text, None])
+    (part,) = writer.close()
+    assert [row[1] for row in _xlsx_rows(part)] == tricky
