@@ -11,6 +11,9 @@ from sqlalchemy import JSON, BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime, utcnow
+from models.consent import ConsentEvent
+from models.deals import DealEvent
+from models.loyalty import LedgerEntry
 
 
 class AuditEvent(Base):
@@ -29,3 +32,12 @@ class AuditEvent(Base):
     client_id: Mapped[int | None] = mapped_column(BigInteger)  # the client it is about, if any
     before: Mapped[str | None] = mapped_column(Text)  # the value before the change, as shown
     after: Mapped[str | None] = mapped_column(Text)  # the value after it
+
+
+# The timeline's pages (services/audit.py) read each source newest first, for everyone or for one
+# person: a range of these indexes, never a scan of the table. (audit_events has its own above.)
+Index("ix_consent_events_at", ConsentEvent.at, ConsentEvent.id)
+Index("ix_consent_events_actor_at", ConsentEvent.actor_id, ConsentEvent.at)
+Index("ix_loyalty_entries_at", LedgerEntry.at, LedgerEntry.id)
+Index("ix_loyalty_entries_actor_at", LedgerEntry.actor_id, LedgerEntry.at)
+Index("ix_deal_events_actor_at", DealEvent.actor_id, DealEvent.at)
