@@ -82,13 +82,13 @@ async def listing(session: AsyncSession, viewer: User, page: int, size: int = PA
 
 
 async def _check_name(session: AsyncSession, creator_id: int, name: str, segment_id: int | None) -> None:
-    q = select(SavedSegment.id).where(
+    q = select(SavedSegment.name).where(
         SavedSegment.created_by == creator_id, SavedSegment.name_key == name.casefold()
     )
     if segment_id is not None:
         q = q.where(SavedSegment.id != segment_id)
-    if await session.scalar(q.limit(1)) is not None:
-        raise DomainError("segment_name_taken", name=name)
+    if (taken := await session.scalar(q.limit(1))) is not None:
+        raise DomainError("segment_name_taken", name=taken)
 
 
 async def check_name(session: AsyncSession, viewer: User, name: str, segment_id: int | None) -> str:
