@@ -38,7 +38,7 @@ from models.deals import Deal
 from models.loyalty import LoyaltyAccount, Purchase
 from models.users import User
 from services.access import sees_everything
-from services.analytics.purchases import bonus_purchases, won_deals
+from services.analytics.purchases import WON, bonus_purchases
 from services.analytics.rfm import is_vip, latest_run_id
 from services.analytics.segments import Segment
 from services.loyalty.settings import DEFAULT_TIERS, Tier, program
@@ -194,7 +194,7 @@ def _choice(c: Choice, basis: Basis) -> ColumnElement[bool]:
     if c.field == Field.tier:
         return _tier(values, basis.tiers)
     if c.field == Field.deal_stage:
-        return exists().where(Deal.client_id == Client.id, Deal.stage.in_(values))
+        return exists().where(Deal.client_id == Client.id, _deal_stage_probe().in_(values))
     if c.field == Field.language:
         return _language(values, basis.default_language)
     raise ValueError(f"not a choice field: {c.field}")
@@ -249,14 +249,36 @@ def _flag(c: Flag, basis: Basis) -> ColumnElement[bool]:
     return test if c.value else ~test
 
 
+# A client's rows are looked up through the client: the columns below are wrapped so they can't lead
+# an index, or SQLite's planner takes the (stage, ...) or the period index and reads every deal of a
+# stage, or every purchase of the period, once per client.
+
+
+def _deal_stage_probe() -> Any:
+    return Deal.stage.concat("")
+
+
+def _purchase_at_probe() -> Any:
+    return func.coalesce(Purchase.created_at, Purchase.created_at)
+
+
 def _bought_after(at: datetime | None, currency: str) -> ColumnElement[bool]:
-    """The client has a purchase (either kind) after `at` (None: any at all)."""
+    """The client has a purchase after `at` (None: any at all), as services/analytics/purchases
+    defines one: a bonus-program purchase in `currency` (read through ix_loyalty_purchases_rfm:
+    currency, client, date), or a deal won in `currency` with an amount (its won date; read through
+    ix_deals_client)."""
     bonus = bonus_purchases(currency).where(Purchase.client_id == Client.id)
-    deal = won_deals(currency).where(Deal.client_id == Client.id)
+    deal = [
+        Deal.client_id == Client.id,
+        _deal_stage_probe() == WON,
+        Deal.currency == currency,
+        Deal.amount.is_not(None),
+        Deal.closed_at.is_not(None),
+    ]
     if at is not None:
-        bonus = bonus.where(Purchase.created_at > at)
-        deal = deal.where(Deal.closed_at > at)
-    return or_(bonus.exists(), deal.exists())
+        bonus = bonus.where(_purchase_at_probe() > at)
+        deal.append(Deal.closed_at > at)
+    return or_(bonus.exists(), exists().where(*deal))
 
 
 def _range(c: Range, basis: Basis) -> ColumnElement[bool]:

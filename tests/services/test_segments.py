@@ -11,7 +11,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from models.analytics import RfmRun, RfmScore
 from models.audit import AuditEvent
@@ -36,6 +36,7 @@ from services.segments.conditions import (
     parse,
     parse_range,
 )
+from tests.support.db import query_plans
 from tests.support.people import add_client_row, add_user
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -349,6 +350,36 @@ async def test_each_figure_is_one_statement(session):
     assert len(seen) == 2 and all(s.lstrip().upper().startswith("SELECT") for s in seen)
 
 
+async def test_purchases_and_deals_are_read_through_the_client(session, engine):
+    """A day-range or deal condition looks up each client's rows by index: on SQLite never the won
+    deals of a whole period once per client, on PostgreSQL no sequential scan."""
+    ids = await base(session)
+    session.add_all(deal(ids["Gamma"], BORIS, "won", ago(1 + i % 200), "10") for i in range(300))
+    await session.commit()
+    await session.execute(text("ANALYZE"))
+    admin = await session.get(User, ADMIN)
+    conditions = Conditions(
+        (Range(Field.purchase_days, 30, 90), Choice(Field.deal_stage, ("new",)), Tags(TagMode.any, ("vip",)))
+    )
+    captured: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, *args):
+        if statement.lstrip().upper().startswith("SELECT COUNT"):
+            captured.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", grab)
+    try:
+        await query.figures(session, conditions, admin, query.Basis(NOW, "RUB"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", grab)
+    (plan,) = await query_plans(session, captured)
+    if engine.dialect.name == "sqlite":
+        assert "ix_deals_stage_closed" not in plan and plan.count("ix_deals_client") == 3, plan
+        assert "ix_loyalty_purchases_rfm" in plan, plan
+    for table in ("deals", "loyalty_purchases", "client_tags", "loyalty_accounts", "users"):
+        assert f"Seq Scan on {table}" not in plan and f"SCAN {table}" not in plan, plan
+
+
 async def test_basis_reads_the_programs_tiers(session):
     await base(session)
     b = await query.basis(session, NOW, "RUB", "ru")
@@ -412,10 +443,10 @@ def test_typed_ranges():
             parse_range(field, text)
         return e.value.code
 
-    for text in ("abc", "", "1.5", "10-", "ten", "5-6-7", "1e3"):
-        assert code(text) == "segment_range_invalid", text
-    for text in ("-5", "-5-10", "5--10", "-3+"):
-        assert code(text) == "segment_range_negative", text
+    for typed in ("abc", "", "1.5", "10-", "ten", "5-6-7", "1e3"):
+        assert code(typed) == "segment_range_invalid", typed
+    for typed in ("-5", "-5-10", "5--10", "-3+"):
+        assert code(typed) == "segment_range_negative", typed
     assert code("500-100") == "segment_range_reversed"
     assert code("40000", Field.purchase_days) == "segment_range_too_big"
 
