@@ -315,3 +315,37 @@ class AuditCb(CallbackData, prefix="au"):
     days: int = 0  # the last N days; 0: all time
     cur: str = ""
     fmt: str = ""
+
+
+# --- Saved segments (handlers/segments). ---
+
+
+class SegmentAction(StrEnum):
+    """A button of /segments (handlers/segments). The values travel in callback_data: only add."""
+
+    list = "l"  # the saved segments (page)
+    open = "o"  # one of them: its counts and conditions (id)
+    clients = "c"  # its clients (id, page)
+    edit = "e"  # edit it (id, v = the version shown)
+    delete = "d"  # ask to confirm the delete (id, v)
+    drop = "dd"  # ... confirmed (id, v)
+    new = "n"  # a new segment: the editor
+    # The editor's buttons carry the number of the screen they were drawn on (v): an older one is refused.
+    add = "a"  # the fields a condition can be on
+    field = "f"  # a field chosen (arg = its place in bot/views/saved_segments.FIELDS)
+    pick = "p"  # a value pressed on or off (arg = its place); a yes/no field: the answer (arg 1 / 0)
+    mode = "m"  # the tag condition's mode (arg = its place in TagMode)
+    done = "ok"  # the values chosen: add the condition
+    back = "b"  # back to the editor
+    remove = "x"  # remove a condition (arg = its place)
+    rename = "r"  # type a name
+    save = "s"
+    leave = "q"  # leave the editor without saving
+
+
+class SegmentCb(CallbackData, prefix="sg"):
+    action: SegmentAction
+    id: int = 0  # the saved segment
+    v: int = 0  # its version, or the editor screen's number
+    arg: int = 0
+    page: int = 0

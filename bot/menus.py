@@ -51,6 +51,7 @@ STAFF = [
     ("surveys", __("Satisfaction: CSAT and NPS")),
     ("rfm", __("RFM segments, ABC classes and VIPs")),
     ("reports", __("Reports with charts")),
+    ("segments", __("Saved client segments with live counts")),
     ("timezone", __("My time zone")),
     ("import", __("Import clients or purchases from a file")),
     ("cancel", __("Leave the current dialog")),
