@@ -266,6 +266,20 @@ class Activity:
             self.csat = sat.Index(self.csat.good + good, self.csat.n + n)
 
 
+    def merge(self, other: Activity) -> None:
+        self.contacts += other.contacts
+        for kind, n in other.kinds.items():
+            self.kinds[kind] += n
+        for outcome, n in other.outcomes.items():
+            self.outcomes[outcome] += n
+        self.on_time += other.on_time
+        self.late += other.late
+        self.overdue += other.overdue
+        self.moved += other.moved
+        self.won += other.won
+        self.csat = sat.Index(self.csat.good + other.csat.good, self.csat.n + other.csat.n)
+
+
 @dataclass(slots=True)
 class ActivityReport:
     span: Span
@@ -280,14 +294,14 @@ async def activity(session: AsyncSession, req: Request) -> ActivityReport:
     rows = await _read(session, req, ACTIVITY, group="week", by_manager=True)
     own = None if req.admin else req.user.id
     overdue = await d.overdue_reminders(session, req.now, own)
-    total = Activity()
-    per: dict[int, Activity] = defaultdict(Activity)
     weekly: dict[tuple[int, date], Activity] = defaultdict(Activity)
     for (week, manager, metric, key), cell in rows.items():
-        m = manager if manager is not None else req.user.id
-        total.add(metric, key, cell.count)
-        per[m].add(metric, key, cell.count)
-        weekly[(m, week)].add(metric, key, cell.count)
+        weekly[(manager if manager is not None else req.user.id, week)].add(metric, key, cell.count)
+    total = Activity()
+    per: dict[int, Activity] = defaultdict(Activity)
+    for (m, _week), a in weekly.items():  # a manager's period and everyone's: their weeks added up
+        per[m].merge(a)
+        total.merge(a)
     for m, n in overdue.items():
         per[m].overdue += n
         total.overdue += n

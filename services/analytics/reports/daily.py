@@ -39,6 +39,7 @@ NPS = "nps"  # key: the score 0-10
 NEW_CLIENTS = "new_clients"  # key: the lead source (SOURCES)
 
 PURCHASE_METRICS = (PURCHASES, NEW_CUSTOMERS)
+AMOUNT_METRICS = frozenset((PURCHASES, WON, WON_DAYS))  # the others only count
 ALL_METRICS = (
     PURCHASES,
     NEW_CUSTOMERS,
@@ -87,7 +88,8 @@ class Cell:
 
     def add(self, count: int, amount: Decimal | float | int = 0) -> None:
         self.count += count
-        self.amount += Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        if amount:
+            self.amount += amount if isinstance(amount, Decimal) else Decimal(str(amount))
 
 
 Figures = dict[tuple[int, str, str], Cell]  # (manager_id, metric, key) -> count and amount
