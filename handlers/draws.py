@@ -55,7 +55,8 @@ async def draw_screen(ctx: Ctx, draw: Draw, note: str = ""):
 async def draws_command(message: Message, ctx: Ctx) -> None:
     if await ctx.state.get_state() in {s.state for s in DrawNew.__states__}:
         await end_dialog(ctx.state)
-    await message.answer(*await list_screen(ctx, 0))
+    text, markup = await list_screen(ctx, 0)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(DrawCb.filter(F.action == DrawAction.list), flags=ADMIN)
@@ -163,7 +164,8 @@ async def closing_typed(message: Message, ctx: Ctx) -> None:
         await message.answer(views.error(e))
         return
     await end_dialog(ctx.state)
-    await message.answer(*await draw_screen(ctx, draw, views.draft_note()))
+    text, markup = await draw_screen(ctx, draw, views.draft_note())
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(DrawCb.filter(F.action == DrawAction.announce), flags=ADMIN)

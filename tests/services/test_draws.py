@@ -112,8 +112,9 @@ async def test_announce_freezes_participants_and_close_draws_once(session):
     assert await draws.close(session, draw.id, closes + timedelta(minutes=1)) is None  # twice: nothing
     await session.refresh(draw)
     assert draw.status == DrawStatus.closed and draw.winner_client_id == expected
-    kinds = (await session.scalars(select(Job.kind).where(Job.kind.in_([draws.PUBLISH_JOB, draws.WINNER_JOB])))).all()
-    assert sorted(kinds) == sorted([draws.PUBLISH_JOB, draws.WINNER_JOB])
+    follow_ups = [draws.PUBLISH_JOB, draws.WINNER_JOB]
+    kinds = (await session.scalars(select(Job.kind).where(Job.kind.in_(follow_ups)))).all()
+    assert sorted(kinds) == sorted(follow_ups)
     with pytest.raises(DomainError):  # closed: can't be called off
         await draws.cancel(session, admin, draw.id, draw.version, NOW)
 
@@ -161,3 +162,14 @@ async def test_claims_let_each_send_happen_once(session):
     assert await draws.claim_winner_told(session, draw.id, NOW)
     assert not await draws.claim_winner_told(session, draw.id, NOW)
     assert (await session.get(Client, linked)).name == "Linked"
+
+
+def test_buttons_fit_in_callback_data_and_the_command_is_in_the_admin_menu():
+    from bot.callbacks import DrawAction, DrawCb
+    from bot.menus import commands_for
+
+    for action in DrawAction:
+        packed = DrawCb(action=action, id=2**63 - 1, v=2**31 - 1, page=99_999).pack()
+        assert len(packed.encode()) <= 64
+    assert "draws" in {name for name, _ in commands_for(Role.admin)}
+    assert "draws" not in {name for name, _ in commands_for(Role.manager)}
