@@ -13,6 +13,8 @@ formula anyone can recompute.
   admin, the message to the winner) and the owner's reminder, so a second run changes nothing.
 - Every send is claimed in its own transaction right before it leaves (`claim_*`): a retried job never
   sends the same message twice.
+- Announcing, calling off and closing are in the audit trail (`draw.announce` with the commitment,
+  `draw.cancel`, `draw.close` with the seed and the winner), so a draw called off and made again shows.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from models.clients import Client
 from models.consent import Purpose
 from models.draws import Draw, DrawParticipant, DrawStatus
 from models.users import User
+from services import audit
 from services.access import sees_everything
 from services.errors import DomainError, NotAllowed, NotFound
 from services.queue import cancel as cancel_job
@@ -249,6 +252,17 @@ async def announce(
             key=tell_key(draw.id, client_id),
         )
     await enqueue(session, CLOSE_JOB, {"draw_id": draw.id}, draw.closes_at, key=close_key(draw.id))
+    audit.record(
+        session,
+        viewer.id,
+        "draw.announce",
+        f"draw:{draw.id}",
+        now,
+        after=draw.commitment,
+        prize=draw.prize,
+        segment=segment_name,
+        participants=n,
+    )
     return Announced(draw, n, len(reachable), n - len(reachable))
 
 
@@ -257,10 +271,12 @@ async def cancel(session: AsyncSession, viewer: User, draw_id: int, version: int
     draw = await visible(session, viewer, draw_id)
     if draw.status not in OPEN or draw.version != version:
         raise DomainError("draw_changed")
+    before = draw.status.value
     draw.status = DrawStatus.cancelled
     draw.version += 1
     draw.closed_at = now
     await cancel_job(session, close_key(draw.id))
+    audit.record(session, viewer.id, "draw.cancel", f"draw:{draw.id}", now, before=before, after="cancelled")
     return draw
 
 
@@ -292,6 +308,9 @@ async def close(session: AsyncSession, draw_id: int, now: datetime) -> Closed | 
     if not result.rowcount:  # another run closed it meanwhile
         return None
     await session.refresh(draw)
+    audit.record(
+        session, None, "draw.close", f"draw:{draw.id}", now, after=str(winner), seed=draw.seed, n=len(ids)
+    )
     await enqueue(session, PUBLISH_JOB, {"draw_id": draw.id}, now, key=f"draw:{draw.id}:publish")
     await enqueue(session, WINNER_JOB, {"draw_id": draw.id}, now, key=f"draw:{draw.id}:winner")
     return Closed(draw, winner, index, await live_client(session, winner))

@@ -18,6 +18,7 @@ from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.messages import error_text
 from bot.text import h
+from bot.views import saved_segments
 from bot.views.consent import with_unsubscribe
 from models.draws import Draw, DrawStatus
 from services.errors import DomainError
@@ -278,6 +279,8 @@ def reminder_text(d: Draw, client_name: str) -> str:
 
 
 def error(e: DomainError) -> str:
+    if e.code.startswith("segment_"):  # the draft's segment can't be read any more
+        return saved_segments.error(e)
     p = e.params
     texts = {
         "not_found": _("This draw no longer exists."),

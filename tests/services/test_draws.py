@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from models.audit import AuditEvent
 from models.clients import Client, ClientStatus
 from models.consent import ClientConsent, Purpose
 from models.draws import Draw, DrawParticipant, DrawStatus
@@ -117,6 +118,12 @@ async def test_announce_freezes_participants_and_close_draws_once(session):
     assert sorted(kinds) == sorted(follow_ups)
     with pytest.raises(DomainError):  # closed: can't be called off
         await draws.cancel(session, admin, draw.id, draw.version, NOW)
+    events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
+    assert [(e.action, e.actor_id, e.after) for e in events] == [
+        ("draw.announce", ADMIN, draw.commitment),
+        ("draw.close", None, str(expected)),
+    ]
+    assert events[1].details["seed"] == draw.seed and events[0].details["participants"] == 3
 
 
 async def test_empty_segment_past_time_and_cancel(session):
@@ -141,6 +148,7 @@ async def test_empty_segment_past_time_and_cancel(session):
     draw = (await draws.announce(session, admin, late.id, 1, NOW, BASIS)).draw
     cancelled = await draws.cancel(session, admin, draw.id, draw.version, NOW)
     assert cancelled.status == DrawStatus.cancelled
+    assert await session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc())) == "draw.cancel"
     close_job = await session.scalar(select(Job).where(Job.idempotency_key == draws.close_key(draw.id)))
     assert close_job.status == JobStatus.cancelled
     assert await draws.close(session, draw.id, NOW + timedelta(days=1)) is None
