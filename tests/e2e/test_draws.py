@@ -3,8 +3,9 @@ long first; escaped when shown) and a closing time (a past one first), announces
 refused); the reachable participant is told with the commitment, the others aren't; the clock moves
 past closing and the jobs run: the admin gets the seed and the participants file, and the test
 recomputes the winner from them with hashlib alone; the winner is told, the owner manager has the
-reminder; a second closing run changes nothing. An empty segment can't be announced, a draft can be
-called off, and neither a manager nor a customer can use /draws."""
+reminder; every job run again (a replay after a crash) changes nothing and sends nothing twice. An
+empty segment can't be announced, a draft can be called off, and neither a manager nor a customer can
+use /draws."""
 
 from __future__ import annotations
 
@@ -141,20 +142,31 @@ async def test_admin_runs_a_draw_and_anyone_can_recompute_the_winner(app, tg, cl
     assert reminder.client_id == winner and "Hand over the prize" in reminder.text
     assert any("Hand over the prize" in (m.text or "") for m in anna.messages)  # delivered, due now
 
-    # a second closing run (a crash replayed it): still one winner, one reminder, one file
+    # every job run again (a crash replayed them): still one winner, one reminder, and no message twice
+    replays = [
+        (draws_service.CLOSE_JOB, {"draw_id": draw.id}),
+        (draws_service.PUBLISH_JOB, {"draw_id": draw.id}),
+        (draws_service.WINNER_JOB, {"draw_id": draw.id}),
+        (draws_service.TELL_JOB, {"draw_id": draw.id, "client_id": people["ivan"]}),
+    ]
     async with app.session_factory() as s, s.begin():
-        await enqueue(s, draws_service.CLOSE_JOB, {"draw_id": draw.id}, clock.now(), key="replay")
+        for n, (kind, payload) in enumerate(replays):
+            await enqueue(s, kind, payload, clock.now(), key=f"replay:{n}")
     await app.queue.drain()
     await app.queue.drain()
     async with app.session_factory() as s:
         assert await s.scalar(select(func.count()).select_from(Reminder)) == 1
         assert (await s.get(Draw, draw.id)).winner_client_id == winner
     assert len(documents(admin)) == 1
+    assert len([m for m in admin.messages if m.text and "Seed:" in m.text]) == 1
+    assert len([m for m in people["ivan_person"].messages if "Вы выиграли" in (m.text or "")]) == 1
+    assert len([m for m in people["ivan_person"].messages if commitment in (m.text or "")]) == 1
 
     # /draws shows the result, and the participants file on request
     listed = (await admin.send("/draws")).last
     opened = (await admin.press(f"🎁 #{draw.id} <b>Phone</b> & case", message=listed)).last
     assert published_seed in opened.text and "Winner: Ivan" in opened.text
+    assert "Told about it: 1; not delivered: 0" in opened.text
     await admin.press("📄 Participants", message=opened)
     assert download(tg, documents(admin)[-1]).decode().splitlines() == lines
 
