@@ -349,3 +349,26 @@ class SegmentCb(CallbackData, prefix="sg"):
     v: int = 0  # its version, or the editor screen's number
     arg: int = 0
     page: int = 0
+
+
+# --- Prize draws (handlers/draws.py). ---
+
+
+class DrawAction(StrEnum):
+    """A button of /draws (handlers/draws.py). The values travel in callback_data: only add."""
+
+    list = "l"  # the draws (page)
+    open = "o"  # one draw (id)
+    new = "n"  # a new draw: the segments to pick from (page)
+    segment = "s"  # a segment picked (id = the segment): type the prize next
+    announce = "a"  # announce the draft (id, v = the version shown)
+    cancel = "c"  # ask to confirm calling it off (id, v)
+    drop = "cc"  # ... confirmed (id, v)
+    file = "f"  # send the participants file (id)
+
+
+class DrawCb(CallbackData, prefix="dr"):
+    action: DrawAction
+    id: int = 0
+    v: int = 0
+    page: int = 0
