@@ -62,6 +62,7 @@ ADMIN = [
     ("invite", __("Invite a manager")),
     ("team", __("Managers and admins")),
     ("loyalty", __("Bonus program settings and gifts")),
+    ("followups", __("Follow-up rules for neglected clients")),
 ]
 
 
