@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sender import Delivery
 from bot.views import followups as views
 from models.users import Role
 from scheduler.delivery import recipient, send_to
@@ -47,6 +48,8 @@ async def followup_digest(ctx: JobContext) -> str:
     user = await recipient(ctx)
     if not user.is_active or not user.is_staff:
         return "skipped"
+    if not user.reachable:  # blocked the bot: nothing is shown, so nothing is marked
+        return Delivery.blocked.value
     found = await followups.neglected(ctx.session, user.id, ctx.now, await followups.rules(ctx.session))
     if not found.items:
         return "nothing"

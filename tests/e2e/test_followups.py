@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from models.followups import FollowupMark
 from models.jobs import Job
 from models.reminders import Reminder
+from models.users import User
 from scheduler.followups import DIGEST, ESCALATION
 from tests.conftest import ADMIN_ID
 from tests.support.people import client_record, manager
@@ -46,9 +47,11 @@ async def test_rules_digest_snooze_and_escalation(app, tg, clock):
         last_contact_at=now - timedelta(days=12),
     )
     await client_record(app, ANNA, "Fresh", created_at=now - timedelta(days=200), last_contact_at=now)
+    borises = await client_record(app, BORIS, "Boris's client", created_at=now - timedelta(days=100))
     async with app.session_factory() as s, s.begin():
         for i in range(2):
             s.add(Reminder(owner_id=BORIS, text=f"call {i}", due_at=now - timedelta(days=1)))
+        (await s.get(User, BORIS)).blocked_at = now  # Boris blocked the bot
 
     # customers and managers can't open the rules
     assert "Not allowed" in (await ivan.send("/followups")).last.text
@@ -90,6 +93,10 @@ async def test_rules_digest_snooze_and_escalation(app, tg, clock):
         ["👤 2. Vera", "📝 Log", "💤 7 days"],
     ]
     assert not digests(admin)  # no clients of her own: no digest
+    async with app.session_factory() as s:  # Boris blocked the bot: nothing shown, nothing marked
+        assert await s.get(FollowupMark, borises) is None
+        boris_job = await s.scalar(select(Job).where(Job.idempotency_key == f"followups:{BORIS}:2026-03-11"))
+        assert boris_job.outcome == "blocked"
     [esc] = escalations(admin)
     assert "Boris: 2 overdue" in esc.text
     assert "Anna: 1 (Vera)" in esc.text
