@@ -372,3 +372,21 @@ class DrawCb(CallbackData, prefix="dr"):
     id: int = 0
     v: int = 0
     page: int = 0
+
+
+# --- Follow-ups for neglected clients (handlers/followups.py). ---
+
+
+class FollowupAction(StrEnum):
+    """/followups and the follow-up digest's buttons. The values travel in callback_data: only add."""
+
+    rules = "r"  # the rules (admins)
+    edit = "e"  # type a segment's days (arg = its place in services/followups.SEGMENTS)
+    snooze = "z"  # the digest's "Snooze 7 days" (client_id)
+    open = "o"  # the digest's "Open": the client's card as a new message, the digest stays (client_id)
+
+
+class FollowupCb(CallbackData, prefix="fu"):
+    action: FollowupAction
+    arg: int = 0
+    client_id: int = 0

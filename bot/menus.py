@@ -63,6 +63,7 @@ ADMIN = [
     ("team", __("Managers and admins")),
     ("loyalty", __("Bonus program settings and gifts")),
     ("draws", __("Prize draws among a segment")),
+    ("followups", __("Follow-up rules for neglected clients")),
 ]
 
 

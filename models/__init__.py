@@ -1,6 +1,17 @@
 """Every model module is imported here so that `Base.metadata` is complete (Alembic, tests)."""
 
-from models import analytics, customers, draws, export, imports, loyalty, reports, segments, surveys  # noqa: F401  (their tables join Base.metadata)
+from models import (  # noqa: F401  (their tables join Base.metadata)
+    analytics,
+    customers,
+    draws,
+    export,
+    followups,
+    imports,
+    loyalty,
+    reports,
+    segments,
+    surveys,
+)
 from models.audit import AuditEvent
 from models.base import Base
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag

@@ -12,6 +12,7 @@ from scheduler import (
     digest,
     draws,
     export,
+    followups,
     imports,
     loyalty,
     notify,
@@ -47,6 +48,8 @@ def build_registry() -> JobRegistry:
     registry.add(draws.CLOSE, draws.close)
     registry.add(draws.PUBLISH, draws.publish)
     registry.add(draws.WINNER, draws.winner)
+    registry.add(followups.DIGEST, followups.followup_digest)
+    registry.add(followups.ESCALATION, followups.followup_escalation)
     return registry
 
 

@@ -265,7 +265,6 @@ class Activity:
             good = n if key.isdigit() and int(key) >= sat.GOOD_CSAT else 0
             self.csat = sat.Index(self.csat.good + good, self.csat.n + n)
 
-
     def merge(self, other: Activity) -> None:
         self.contacts += other.contacts
         for kind, n in other.kinds.items():
