@@ -1,6 +1,6 @@
 """Every model module is imported here so that `Base.metadata` is complete (Alembic, tests)."""
 
-from models import analytics, customers, export, imports, loyalty, reports, segments, surveys  # noqa: F401  (their tables join Base.metadata)
+from models import analytics, campaigns, customers, export, imports, loyalty, reports, segments, surveys  # noqa: F401  (their tables join Base.metadata)
 from models.audit import AuditEvent
 from models.base import Base
 from models.clients import Client, ClientPhone, ClientSearchTerm, ClientStatus, ClientTag
