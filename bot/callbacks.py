@@ -349,3 +349,28 @@ class SegmentCb(CallbackData, prefix="sg"):
     v: int = 0  # its version, or the editor screen's number
     arg: int = 0
     page: int = 0
+
+
+# --- Broadcasts (handlers/campaigns). ---
+
+
+class CampaignAction(StrEnum):
+    """A button of /broadcast, a campaign's progress message, /campaigns, or "I'm interested" under a
+    campaign's message. The values travel in callback_data: only add."""
+
+    audience = "a"  # the audience chosen (id = a saved segment; 0: every client)
+    skip = "k"  # no text in the other language (id = the draft)
+    interest = "i"  # toggle the tracked "I'm interested" button (id = the draft)
+    test = "t"  # send the preview to myself
+    send = "s"  # send it now
+    drop = "x"  # throw the draft away
+    pause = "p"
+    resume = "r"
+    cancel = "c"
+    interested = "y"  # a recipient pressed "I'm interested" (id = the campaign)
+    cap = "cap"  # /campaigns: change the weekly limit
+
+
+class CampaignCb(CallbackData, prefix="cp"):
+    action: CampaignAction
+    id: int = 0

@@ -5,6 +5,7 @@ from aiogram import Router
 from handlers import (
     analytics,
     audit,
+    campaigns,
     clients,
     consent,
     customers,
@@ -37,6 +38,7 @@ def build_routers() -> list[Router]:
         *surveys.routers,
         *analytics.routers,
         *segments.routers,
+        campaigns.router,
         *reminders.routers,
         *interactions.routers,
         *deals.routers,

@@ -1,0 +1,207 @@
+"""The sending engine of broadcasts: `campaign.step`, one durable job at a time per campaign.
+
+A step becomes the campaign's runner, turns rows a dead process left "sending" into "unknown" (never
+resent: at most once), then for up to STEP_SECONDS takes the due queued rows in order. For each it
+checks, at that moment, consent, the linked and open chat, quiet hours in the recipient's time zone (a
+row in them waits for 10:00 there) and the weekly limit; claims it ("sending", committed before the
+send), sends it through deps.sender (its overall and per-chat pacing, 429 holds, 403 marking the
+person blocked), and commits the result with Telegram's message id. Between two sends it reads the
+campaign's status, so Pause and Cancel take effect at once, and it keeps to BROADCAST_SHARE of
+SEND_RATE, leaving the rest for replies and reminders. ERRORS_IN_ROW failures in a row pause the
+campaign and tell the person who started it. The next step is queued in the step's own transaction:
+a crash before its commit only means the same step runs again once its lease expires.
+
+The progress message in the starter's chat is edited at most every PROGRESS_EVERY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.sender import Delivery
+from bot.views import campaigns as views
+from models.campaigns import Campaign, CampaignStatus, DeliveryStatus
+from models.users import User
+from scheduler.queue import JobContext, PermanentError
+from services.campaigns import core
+from services.campaigns.texts import render
+from services.queue import enqueue
+from services.users import resolve_language
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+STEP = core.STEP_JOB
+STEP_SECONDS = 20.0  # well inside the queue's lease, so one step never overlaps the next
+BATCH = 50
+BROADCAST_SHARE = 0.8
+ERRORS_IN_ROW = 10
+PROGRESS_EVERY = timedelta(seconds=5)
+# A row "sending" for longer than this was left by a process that died (one send takes well under it).
+SENDING_GRACE = timedelta(seconds=30)
+
+
+async def step(ctx: JobContext) -> str:
+    deps: Deps = ctx.deps
+    try:
+        campaign_id = int(ctx.job.payload["campaign_id"])
+    except (KeyError, TypeError, ValueError):
+        raise PermanentError("bad campaign payload") from None
+    runner = ctx.job.id
+    async with deps.session_factory() as s, s.begin():
+        campaign = await core.take_over(s, campaign_id, runner, deps.clock.now(), SENDING_GRACE)
+        if campaign is None:
+            return "not sending"
+        cap = await core.weekly_cap(s)
+    interval = 1.0 / (deps.settings.send_rate * BROADCAST_SHARE)
+    started = time.monotonic()
+    sent = 0
+    stopped = False
+    next_progress = started
+    while not stopped and time.monotonic() - started < STEP_SECONDS:
+        async with deps.session_factory() as s:
+            ids = await core.due_rows(s, campaign_id, deps.clock.now(), BATCH)
+        if not ids:
+            break
+        for delivery_id in ids:
+            if time.monotonic() - started >= STEP_SECONDS:
+                break
+            async with deps.session_factory() as s:
+                if not await core.still_mine(s, campaign_id, runner):
+                    stopped = True
+                    break
+            began = time.monotonic()
+            outcome = await _one(deps, campaign, delivery_id, cap)
+            if outcome is DeliveryStatus.sent:
+                sent += 1
+            if outcome in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked):
+                if await _errors(deps, campaign, outcome):
+                    stopped = True
+                    break
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+            if time.monotonic() >= next_progress:
+                elapsed = time.monotonic() - started
+                await progress(deps, campaign_id, sent / elapsed if elapsed > 0 and sent else None)
+                next_progress = time.monotonic() + PROGRESS_EVERY.total_seconds()
+    return await _after(ctx, campaign_id, runner, sent)
+
+
+async def _one(deps: Deps, campaign: Campaign, delivery_id: int, cap: int) -> DeliveryStatus | None:
+    """Check, claim, send and record one row."""
+    now = deps.clock.now()
+    async with deps.session_factory() as s, s.begin():
+        claimed = await core.claim(s, campaign, delivery_id, now, deps.settings.default_timezone, cap)
+    if not isinstance(claimed, core.Outgoing):
+        return claimed
+    with deps.i18n.context(), deps.i18n.use_locale(claimed.language):
+        text = render(core.text_for(campaign, claimed.language), claimed.values)
+        markup = views.recipient_markup(campaign, claimed.client_id)
+    status, message_id, error = DeliveryStatus.failed, None, None
+    try:
+        posted = await deps.sender.post(claimed.chat_id, text, markup)
+    except PermanentError as e:
+        error = str(e)
+    except Exception as e:  # network, 5xx, 429s that didn't end: failed, not retried (it may have arrived)
+        log.warning("campaign %s: delivery %s failed: %r", campaign.id, delivery_id, e)
+        error = repr(e)
+    else:
+        if posted.delivery is Delivery.sent:
+            status, message_id = DeliveryStatus.sent, posted.message_id
+        else:
+            status, error = DeliveryStatus.blocked, posted.delivery.value
+    async with deps.session_factory() as s, s.begin():
+        await core.record(s, delivery_id, status, deps.clock.now(), message_id, error)
+    return status
+
+
+async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> bool:
+    """Count failures in a row; ERRORS_IN_ROW of them pause the campaign (True) and tell its starter."""
+    async with deps.session_factory() as s, s.begin():
+        row = await s.get(Campaign, campaign.id, with_for_update=True, populate_existing=True)
+        if row is None:
+            return True
+        if outcome is not DeliveryStatus.failed:
+            if row.errors_in_row:
+                row.errors_in_row = 0
+            return False
+        row.errors_in_row += 1
+        if row.errors_in_row < ERRORS_IN_ROW or row.status != CampaignStatus.sending:
+            return False
+        row.status = CampaignStatus.paused
+        last = await core.last_error(s, campaign.id)
+        errors = row.errors_in_row
+        starter = await s.get(User, row.created_by)
+    if starter is not None:
+        locale = resolve_language(starter, starter.tg_language, deps.settings.default_language)
+        with deps.i18n.context(), deps.i18n.use_locale(locale):
+            text = views.paused_for_errors(campaign, errors, last)
+        await deps.sender.send(starter.id, text)
+    await progress(deps, campaign.id, None, force=True)
+    return True
+
+
+async def _after(ctx: JobContext, campaign_id: int, runner: int, sent: int) -> str:
+    """Queue the next step (due now, or when the first waiting row is due), or finish the campaign."""
+    deps: Deps = ctx.deps
+    async with deps.session_factory() as s, s.begin():
+        if not await core.still_mine(s, campaign_id, runner):
+            stopped = True
+        else:
+            stopped = False
+            counts = await core.counts(s, campaign_id)
+            if counts.left == 0:
+                campaign = await s.get(Campaign, campaign_id, with_for_update=True)
+                assert campaign is not None
+                campaign.status, campaign.finished_at = CampaignStatus.done, deps.clock.now()
+    if stopped:
+        await progress(deps, campaign_id, None, force=True)
+        return f"stopped; sent {sent}"[:32]
+    async with deps.session_factory() as s:
+        due = await core.next_due(s, campaign_id)
+    if due is None and counts.left == 0:
+        await progress(deps, campaign_id, None, force=True)
+        return f"done; sent {sent}"[:32]
+    await progress(deps, campaign_id, None, force=True)  # how it stands until the next step
+    at = max(due or deps.clock.now(), deps.clock.now())
+    await enqueue(
+        ctx.session, STEP, {"campaign_id": campaign_id}, at, key=f"{STEP}:{campaign_id}:j{ctx.job.id}"
+    )
+    return f"sent {sent}; more"[:32]
+
+
+async def progress(deps: Deps, campaign_id: int, rate: float | None, *, force: bool = False) -> None:
+    """Edit the progress message in the starter's chat (a new one the first time), at most every
+    PROGRESS_EVERY unless `force` (a change of status)."""
+    now = deps.clock.now()
+    async with deps.session_factory() as s, s.begin():
+        campaign = await s.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or campaign.progress_chat_id is None:
+            return
+        recent = campaign.progress_at is not None and now - campaign.progress_at < PROGRESS_EVERY
+        if not force and recent and campaign.progress_message_id is not None:
+            return
+        campaign.progress_at = now
+        counts = await core.counts(s, campaign_id)
+        starter = await s.get(User, campaign.progress_chat_id)
+        chat_id, message_id = campaign.progress_chat_id, campaign.progress_message_id
+        locale = resolve_language(
+            starter, starter.tg_language if starter else None, deps.settings.default_language
+        )
+        with deps.i18n.context(), deps.i18n.use_locale(locale):
+            text = views.progress_text(campaign, counts, rate)
+            markup = views.progress_keyboard(campaign)
+    if message_id is not None:
+        await deps.sender.edit(chat_id, message_id, text, markup)
+        return
+    posted = await deps.sender.post(chat_id, text, markup)
+    if posted.message_id is not None:
+        async with deps.session_factory() as s, s.begin():
+            campaign = await s.get(Campaign, campaign_id)
+            if campaign is not None and campaign.progress_message_id is None:
+                campaign.progress_message_id = posted.message_id
