@@ -81,6 +81,9 @@ class CampaignDelivery(Base):
         default=DeliveryStatus.queued,
     )
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)  # not before (quiet hours, time zones)
+    # The step job that claimed it for sending: a row "sending" whose step is no longer running was
+    # left by a process that died.
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last change of status

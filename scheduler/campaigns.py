@@ -38,13 +38,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STEP = core.STEP_JOB
-STEP_SECONDS = 20.0  # well inside the queue's lease, so one step never overlaps the next
+STEP_SECONDS = 20.0  # and at most a third of the queue's lease, so a step never outlives its lease
 BATCH = 50
 BROADCAST_SHARE = 0.8
 ERRORS_IN_ROW = 10
 PROGRESS_EVERY = timedelta(seconds=5)
-# A row "sending" for longer than this was left by a process that died (one send takes well under it).
-SENDING_GRACE = timedelta(seconds=30)
+WAIT_FOR_OTHERS = timedelta(seconds=5)
 
 
 async def step(ctx: JobContext) -> str:
@@ -55,29 +54,30 @@ async def step(ctx: JobContext) -> str:
         raise PermanentError("bad campaign payload") from None
     runner = ctx.job.id
     async with deps.session_factory() as s, s.begin():
-        campaign = await core.take_over(s, campaign_id, runner, deps.clock.now(), SENDING_GRACE)
+        campaign = await core.take_over(s, campaign_id, runner)
         if campaign is None:
             return "not sending"
         cap = await core.weekly_cap(s)
     interval = 1.0 / (deps.settings.send_rate * BROADCAST_SHARE)
+    budget = min(STEP_SECONDS, deps.settings.queue_lease_seconds / 3)
     started = time.monotonic()
     sent = 0
     stopped = False
     next_progress = started
-    while not stopped and time.monotonic() - started < STEP_SECONDS:
+    while not stopped and time.monotonic() - started < budget:
         async with deps.session_factory() as s:
             ids = await core.due_rows(s, campaign_id, deps.clock.now(), BATCH)
         if not ids:
             break
         for delivery_id in ids:
-            if time.monotonic() - started >= STEP_SECONDS:
+            if time.monotonic() - started >= budget:
                 break
             async with deps.session_factory() as s:
                 if not await core.still_mine(s, campaign_id, runner):
                     stopped = True
                     break
             began = time.monotonic()
-            outcome = await _one(deps, campaign, delivery_id, cap)
+            outcome = await _one(deps, campaign, delivery_id, runner, cap)
             if outcome is DeliveryStatus.sent:
                 sent += 1
             if outcome in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked):
@@ -92,11 +92,13 @@ async def step(ctx: JobContext) -> str:
     return await _after(ctx, campaign_id, runner, sent)
 
 
-async def _one(deps: Deps, campaign: Campaign, delivery_id: int, cap: int) -> DeliveryStatus | None:
+async def _one(
+    deps: Deps, campaign: Campaign, delivery_id: int, runner: int, cap: int
+) -> DeliveryStatus | None:
     """Check, claim, send and record one row."""
     now = deps.clock.now()
     async with deps.session_factory() as s, s.begin():
-        claimed = await core.claim(s, campaign, delivery_id, now, deps.settings.default_timezone, cap)
+        claimed = await core.claim(s, campaign, delivery_id, runner, now, deps.settings.default_timezone, cap)
     if not isinstance(claimed, core.Outgoing):
         return claimed
     with deps.i18n.context(), deps.i18n.use_locale(claimed.language):
@@ -149,30 +151,25 @@ async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> bo
 async def _after(ctx: JobContext, campaign_id: int, runner: int, sent: int) -> str:
     """Queue the next step (due now, or when the first waiting row is due), or finish the campaign."""
     deps: Deps = ctx.deps
+    now = deps.clock.now()
     async with deps.session_factory() as s, s.begin():
         if not await core.still_mine(s, campaign_id, runner):
-            stopped = True
+            outcome = f"stopped; sent {sent}"
+            due = None
+        elif (due := await core.next_due(s, campaign_id)) is not None:
+            outcome = f"sent {sent}; more"
+        elif await core.sending_elsewhere(s, campaign_id):  # an older step records its last send
+            outcome, due = f"sent {sent}; waits", now + WAIT_FOR_OTHERS
         else:
-            stopped = False
-            counts = await core.counts(s, campaign_id)
-            if counts.left == 0:
-                campaign = await s.get(Campaign, campaign_id, with_for_update=True)
-                assert campaign is not None
-                campaign.status, campaign.finished_at = CampaignStatus.done, deps.clock.now()
-    if stopped:
-        await progress(deps, campaign_id, None, force=True)
-        return f"stopped; sent {sent}"[:32]
-    async with deps.session_factory() as s:
-        due = await core.next_due(s, campaign_id)
-    if due is None and counts.left == 0:
-        await progress(deps, campaign_id, None, force=True)
-        return f"done; sent {sent}"[:32]
-    await progress(deps, campaign_id, None, force=True)  # how it stands until the next step
-    at = max(due or deps.clock.now(), deps.clock.now())
-    await enqueue(
-        ctx.session, STEP, {"campaign_id": campaign_id}, at, key=f"{STEP}:{campaign_id}:j{ctx.job.id}"
-    )
-    return f"sent {sent}; more"[:32]
+            campaign = await s.get(Campaign, campaign_id, with_for_update=True)
+            assert campaign is not None
+            campaign.status, campaign.finished_at = CampaignStatus.done, now
+            outcome = f"done; sent {sent}"
+    await progress(deps, campaign_id, None, force=True)  # how it stands after this step
+    if due is not None:
+        key = f"{STEP}:{campaign_id}:j{ctx.job.id}"
+        await enqueue(ctx.session, STEP, {"campaign_id": campaign_id}, max(due, now), key=key)
+    return outcome[:32]
 
 
 async def progress(deps: Deps, campaign_id: int, rate: float | None, *, force: bool = False) -> None:

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.BigInteger(), nullable=False),
         sa.Column("status", DELIVERY_STATUS, nullable=False),
         sa.Column("send_after", UTCDateTime(), nullable=False),
+        sa.Column("claimed_by", sa.BigInteger(), nullable=True),
         sa.Column("tg_message_id", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.String(length=200), nullable=True),
         sa.Column("at", UTCDateTime(), nullable=True),

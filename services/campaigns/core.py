@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from models.campaigns import (
 )
 from models.clients import Client
 from models.consent import ConsentEvent, Purpose
+from models.jobs import Job, JobStatus
 from models.loyalty import LoyaltyAccount, Purchase
 from models.segments import SavedSegment
 from models.users import User
@@ -255,24 +256,26 @@ async def cancel(session: AsyncSession, viewer: User, campaign_id: int, now: dat
 # --- the engine's bookkeeping (each in its own short transaction) ---
 
 
-async def take_over(
-    session: AsyncSession, campaign_id: int, runner: int, now: datetime, grace: timedelta
-) -> Campaign | None:
-    """A step begins: it becomes the campaign's runner, and rows left "sending" by a process that
-    died (claimed more than `grace` ago) become "unknown": maybe delivered, so never sent again.
-    None when the campaign isn't sending."""
+async def take_over(session: AsyncSession, campaign_id: int, runner: int) -> Campaign | None:
+    """A step begins: it becomes the campaign's runner, and rows left "sending" by a step that is no
+    longer running (its process died: this very job run before, or another that ended) become
+    "unknown": maybe delivered, so never sent again. A row of an older step still running (a Resume
+    right after a Pause) is left to it: it stops after that send. None when the campaign isn't sending."""
     campaign = await session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
     if campaign is None or campaign.status != CampaignStatus.sending:
         return None
     campaign.runner = runner
+    alive = exists().where(
+        Job.id == CampaignDelivery.claimed_by, Job.id != runner, Job.status == JobStatus.running
+    )
     await session.execute(
         update(CampaignDelivery)
         .where(
             CampaignDelivery.campaign_id == campaign_id,
             CampaignDelivery.status == DeliveryStatus.sending,
-            CampaignDelivery.at < now - grace,
+            ~alive,
         )
-        .values(status=DeliveryStatus.unknown, error="the process stopped during the send")
+        .values(status=DeliveryStatus.unknown, error="the bot stopped during the send")
         .execution_options(synchronize_session=False)
     )
     return campaign
@@ -311,7 +314,13 @@ class Outgoing:
 
 
 async def claim(
-    session: AsyncSession, campaign: Campaign, delivery_id: int, now: datetime, default_tz: str, cap: int
+    session: AsyncSession,
+    campaign: Campaign,
+    delivery_id: int,
+    runner: int,
+    now: datetime,
+    default_tz: str,
+    cap: int,
 ) -> Outgoing | DeliveryStatus | None:
     """Check one due row at the moment it would leave. Marks it no_consent / capped / blocked, or
     queues it again for the end of the recipient's quiet hours (returns that status), or claims it:
@@ -341,7 +350,7 @@ async def claim(
         await session.flush()
         return status
     assert client is not None and client.telegram_id is not None
-    row.status, row.at = DeliveryStatus.sending, now
+    row.status, row.at, row.claimed_by = DeliveryStatus.sending, now, runner
     await session.flush()
     if user is not None:
         language = resolve_language(user, user.tg_language, campaign.default_language)
@@ -412,6 +421,13 @@ async def last_error(session: AsyncSession, campaign_id: int) -> str:
         .limit(1)
     )
     return (await session.scalar(q)) or "?"
+
+
+async def sending_elsewhere(session: AsyncSession, campaign_id: int) -> bool:
+    q = select(CampaignDelivery.id).where(
+        CampaignDelivery.campaign_id == campaign_id, CampaignDelivery.status == DeliveryStatus.sending
+    )
+    return await session.scalar(q.limit(1)) is not None
 
 
 async def next_due(session: AsyncSession, campaign_id: int) -> datetime | None:
