@@ -143,7 +143,10 @@ async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> bo
         locale = resolve_language(starter, starter.tg_language, deps.settings.default_language)
         with deps.i18n.context(), deps.i18n.use_locale(locale):
             text = views.paused_for_errors(campaign, errors, last)
-        await deps.sender.send(starter.id, text)
+        try:
+            await deps.sender.send(starter.id, text)
+        except Exception as e:  # the campaign is paused all the same; its progress message says so
+            log.warning("campaign %s: telling its starter about the pause failed: %r", campaign.id, e)
     await progress(deps, campaign.id, None, force=True)
     return True
 
@@ -174,7 +177,14 @@ async def _after(ctx: JobContext, campaign_id: int, runner: int, sent: int) -> s
 
 async def progress(deps: Deps, campaign_id: int, rate: float | None, *, force: bool = False) -> None:
     """Edit the progress message in the starter's chat (a new one the first time), at most every
-    PROGRESS_EVERY unless `force` (a change of status)."""
+    PROGRESS_EVERY unless `force` (a change of status). A failure to show it never stops the sending."""
+    try:
+        await _progress(deps, campaign_id, rate, force)
+    except Exception as e:
+        log.warning("campaign %s: the progress message failed: %r", campaign_id, e)
+
+
+async def _progress(deps: Deps, campaign_id: int, rate: float | None, force: bool) -> None:
     now = deps.clock.now()
     async with deps.session_factory() as s, s.begin():
         campaign = await s.get(Campaign, campaign_id, with_for_update=True)

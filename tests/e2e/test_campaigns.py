@@ -17,6 +17,7 @@ from models.consent import ClientConsent, Purpose
 from models.loyalty import LoyaltyAccount
 from models.segments import SavedSegment
 from models.users import User
+from scheduler import campaigns as campaign_engine
 from tests.conftest import ADMIN_ID
 from tests.support.people import client_record, linked_customer
 
@@ -115,7 +116,7 @@ async def test_a_broadcast_to_consenting_customers_in_their_language_with_the_ca
     assert to_ivan.buttons == [["🙋 Мне интересно"], ["🔕 Отписаться"]]
     assert got(john, "Hi John, you have 0 points.")
     assert not got(maria, "Привет") and not got(night, "Привет")
-    progress = [m for m in admin.messages if "Broadcast #" in (m.text or "")]
+    progress = [m for m in admin.messages if "📣 Broadcast #" in (m.text or "")]
     assert len(progress) == 1
     assert "Sent: 2" in progress[0].text and "Over the weekly limit: 1" in progress[0].text
     assert "Left: 1" in progress[0].text and "⏸ Pause" in progress[0].labels
@@ -126,7 +127,7 @@ async def test_a_broadcast_to_consenting_customers_in_their_language_with_the_ca
     clock.set(datetime(2026, 3, 10, 17, 0, tzinfo=UTC))
     await app.queue.drain()
     assert len(got(night, "Привет, Nina!")) == 1
-    [progress] = [m for m in admin.messages if "Broadcast #" in (m.text or "")]
+    [progress] = [m for m in admin.messages if "📣 Broadcast #" in (m.text or "")]
     assert "done" in progress.text and "Sent: 3" in progress.text and progress.buttons == []
 
     async with app.session_factory() as s:
@@ -178,7 +179,7 @@ async def test_403_and_429_in_the_middle_then_pause_resume_and_cancel(app, tg, c
         statuses = {r.client_id: r.status for r in (await s.scalars(select(CampaignDelivery))).all()}
         assert statuses[ids[1]] == DeliveryStatus.blocked
         assert (await s.get(User, 401)).blocked_at is not None
-    [progress] = [m for m in admin.messages if "Broadcast #" in (m.text or "")]
+    [progress] = [m for m in admin.messages if "📣 Broadcast #" in (m.text or "")]
     assert "Sent: 3" in progress.text and "Blocked: 1" in progress.text
 
     # a second campaign: paused before its step runs, resumed, then cancelled (twice)
@@ -248,3 +249,35 @@ async def test_bad_input_an_empty_segment_the_weekly_limit_and_no_access_for_cus
     assert "Нет доступа" in (await customer.send("/campaigns")).last.text
     forged = await customer.press_data(CampaignCb(action=CampaignAction.pause, id=1).pack())
     assert "Нет доступа" in forged.callback_answer.text
+
+
+async def test_errors_in_a_row_pause_the_campaign_and_tell_its_starter(app, tg, monkeypatch):
+    monkeypatch.setattr(campaign_engine, "ERRORS_IN_ROW", 3)
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    ids, people = [], []
+    for n in range(5):
+        client_id, person = await linked_customer(app, tg, ADMIN_ID, 450 + n, f"Client{n}")
+        ids.append(client_id)
+        people.append(person)
+    await agree(app, *ids)
+    await compose(admin)
+    await admin.send("Offer for {first_name}")
+    preview = (await admin.press("Skip")).last
+    # Telegram fails: the first three recipients, and the progress message after the first one
+    tg.fail_next("sendMessage", 500, times=4)
+    await admin.press("🚀 Send now", message=preview)
+    await app.queue.drain()
+    assert not any(got(p, "Offer") for p in people)
+    warned = got(admin, "paused: 3 errors in a row")
+    assert len(warned) == 1 and "Internal Server Error" in warned[0]
+    [progress] = [m for m in admin.messages if "📣 Broadcast #" in (m.text or "")]
+    assert "paused" in progress.text and "Failed: 3" in progress.text and "Left: 2" in progress.text
+    assert "▶️ Resume" in progress.labels
+
+    await admin.press("▶️ Resume", message=progress)
+    await app.queue.drain()
+    assert got(people[3], "Offer for Client3") and got(people[4], "Offer for Client4")
+    async with app.session_factory() as s:
+        campaign = await s.scalar(select(Campaign).order_by(Campaign.id.desc()))
+        assert campaign.status == CampaignStatus.done
