@@ -172,21 +172,38 @@ class Sender(ReplyPacer):
             ),
         )
 
-    async def post(self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> Posted:
+    async def post(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        *,
+        media: tuple[str, str] | None = None,
+    ) -> Posted:
         """One message of a broadcast or a progress message: HTML `text` of at most 4096 characters
-        (not split), paced like `send` but without the reachability read (the caller checked it), with
+        (not split), or with `media` ("photo" or "document", Telegram's file_id) a caption of at most
+        1024; paced like `send` but without the reachability read (the caller checked it), with
         Telegram's message id. A 429 holds every send of the bot for retry_after, not only this chat's:
         a broadcast hitting the flood limit means the bot's overall rate is too high."""
         sent: list[int] = []
 
         async def call() -> None:
-            message = await self.bot.send_message(
-                chat_id,
-                text,
-                reply_markup=reply_markup,
-                parse_mode="HTML",
-                link_preview_options={"is_disabled": True},
-            )
+            if media is not None and media[0] == "photo":
+                message = await self.bot.send_photo(
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                )
+            elif media is not None:
+                message = await self.bot.send_document(
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                )
+            else:
+                message = await self.bot.send_message(
+                    chat_id,
+                    text,
+                    reply_markup=reply_markup,
+                    parse_mode="HTML",
+                    link_preview_options={"is_disabled": True},
+                )
             sent.append(message.message_id)
 
         delivery = await self._deliver(chat_id, call, hold_all=True)

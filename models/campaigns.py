@@ -46,7 +46,13 @@ class Campaign(Base):
     # {"ru": "...", "en": "..."}: the text typed per language, placeholders unformatted.
     texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     default_language: Mapped[str] = mapped_column(String(8))
+    # An optional photo or document (Telegram's file_id) the texts are the caption of.
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # "photo" | "document"
+    media_file_id: Mapped[str | None] = mapped_column(String(200))
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # URL buttons: [[label, url], ...]
     interested: Mapped[bool] = mapped_column(Boolean, default=False)  # the tracked "I'm interested" button
+    # Sent at this wall-clock time in each recipient's own time zone ("YYYY-MM-DDTHH:MM"); None: now.
+    scheduled_for: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[CampaignStatus] = mapped_column(
         Enum(CampaignStatus, name="campaign_status", native_enum=False, length=16),
         default=CampaignStatus.draft,
