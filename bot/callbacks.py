@@ -369,6 +369,10 @@ class CampaignAction(StrEnum):
     cancel = "c"
     interested = "y"  # a recipient pressed "I'm interested" (id = the campaign)
     cap = "cap"  # /campaigns: change the weekly limit
+    link = "l"  # add a URL button (id = the draft)
+    unlink = "u"  # remove the URL buttons
+    when = "w"  # schedule it: type the time
+    now = "n"  # not scheduled after all: send now
 
 
 class CampaignCb(CallbackData, prefix="cp"):

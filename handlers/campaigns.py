@@ -13,7 +13,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import CampaignAction, CampaignCb
 from bot.context import Ctx
@@ -21,6 +21,7 @@ from bot.dialogs import begin_dialog, end_dialog, next_step
 from bot.edit import edit_or_send
 from bot.views import campaigns as views
 from models.campaigns import Campaign
+from services import timeparse
 from services.access import sees_everything
 from services.campaigns import core
 from services.campaigns.texts import render
@@ -37,9 +38,11 @@ KEY = "campaign"
 
 
 class Broadcast(StatesGroup):
-    text = State()  # the text in the default language
+    text = State()  # the text in the default language (with a photo or a document, its caption)
     other = State()  # the text in the other language (or Skip)
-    preview = State()  # the preview: test, the button, Send
+    preview = State()  # the preview: test, the buttons, the time, Send
+    link = State()  # typing a link button
+    when = State()  # typing the time
     cap = State()  # an admin types the weekly limit
 
 
@@ -108,6 +111,15 @@ async def audience_chosen(query: CallbackQuery, callback_data: CampaignCb, ctx: 
     await query.answer()
 
 
+def _media(message: Message) -> tuple[str, str] | None:
+    if message.photo:
+        return "photo", message.photo[-1].file_id
+    if message.document:
+        return "document", message.document.file_id
+    return None
+
+
+@router.message(StateFilter(Broadcast.text), F.photo | F.document, flags=STAFF)
 @router.message(StateFilter(Broadcast.text, Broadcast.other), *TYPED, flags=STAFF)
 async def text_typed(message: Message, ctx: Ctx) -> None:
     campaign = await _draft(ctx)
@@ -118,6 +130,9 @@ async def text_typed(message: Message, ctx: Ctx) -> None:
     default = await ctx.state.get_state() == Broadcast.text.state
     language = campaign.default_language if default else _other(campaign)
     try:
+        if default:
+            kind, file_id = _media(message) or (None, None)
+            core.set_media(campaign, kind, file_id)
         core.set_text(campaign, language or campaign.default_language, message.html_text)
     except DomainError as e:
         await message.answer(views.error(e))
@@ -131,7 +146,12 @@ async def text_typed(message: Message, ctx: Ctx) -> None:
     await _preview(message, ctx, campaign)
 
 
-@router.message(StateFilter(Broadcast.text, Broadcast.other), ~F.text.startswith("/"), flags=STAFF)
+@router.message(
+    StateFilter(Broadcast.text, Broadcast.other, Broadcast.link, Broadcast.when),
+    ~F.text.startswith("/"),
+    ~F.text,
+    flags=STAFF,
+)
 async def not_text(message: Message, ctx: Ctx) -> None:
     await message.answer(views.typed_not_text())
 
@@ -147,21 +167,34 @@ async def skip_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx
         await _preview(query.message, ctx, campaign)
 
 
+async def _show(message: Message, ctx: Ctx, campaign: Campaign, text: str) -> None:
+    """The message as a recipient gets it (with its photo or document), under `message`."""
+    markup = views.recipient_markup(campaign, 0)
+    if campaign.media_kind == "photo" and campaign.media_file_id:
+        await message.answer_photo(campaign.media_file_id, caption=text, reply_markup=markup)
+    elif campaign.media_kind == "document" and campaign.media_file_id:
+        await message.answer_document(campaign.media_file_id, caption=text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+async def _choices(ctx: Ctx, campaign: Campaign) -> tuple[str, InlineKeyboardMarkup]:
+    aud = await core.audience(ctx.session, ctx.user, campaign.segment_id)
+    reachable = await core.reachable(ctx.session, ctx.user, aud, await _basis(ctx))
+    cap = await core.weekly_cap(ctx.session)
+    when = views.wall_text(campaign, ctx.locale)
+    return views.preview_text(campaign, reachable, cap, when), views.preview_keyboard(campaign, when)
+
+
 async def _preview(message: Message, ctx: Ctx, campaign: Campaign) -> None:
     """The message as the sample recipient gets it, in each language typed, then the choices."""
     await next_step(ctx.state, Broadcast.preview)
-    basis = await _basis(ctx)
-    values = await core.sample(ctx.session, ctx.user, campaign, basis)
+    values = await core.sample(ctx.session, ctx.user, campaign, await _basis(ctx))
     for language in campaign.texts:
         with ctx.i18n.use_locale(language):
-            markup = views.recipient_markup(campaign, 0)
-        await message.answer(render(campaign.texts[language], values), reply_markup=markup)
-    aud = await core.audience(ctx.session, ctx.user, campaign.segment_id)
-    reachable = await core.reachable(ctx.session, ctx.user, aud, basis)
-    cap = await core.weekly_cap(ctx.session)
-    await message.answer(
-        views.preview_text(campaign, reachable, cap), reply_markup=views.preview_keyboard(campaign)
-    )
+            await _show(message, ctx, campaign, render(campaign.texts[language], values))
+    text, markup = await _choices(ctx, campaign)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(_cb(CampaignAction.interest), flags=STAFF)
@@ -170,12 +203,68 @@ async def interest_toggled(query: CallbackQuery, callback_data: CampaignCb, ctx:
     if campaign is None:
         return
     campaign.interested = not campaign.interested
-    basis = await _basis(ctx)
-    aud = await core.audience(ctx.session, ctx.user, campaign.segment_id)
-    reachable = await core.reachable(ctx.session, ctx.user, aud, basis)
-    cap = await core.weekly_cap(ctx.session)
-    await edit_or_send(query, views.preview_text(campaign, reachable, cap), views.preview_keyboard(campaign))
+    await edit_or_send(query, *await _choices(ctx, campaign))
     await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.unlink), flags=STAFF)
+async def unlink_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    campaign.buttons = []
+    await edit_or_send(query, *await _choices(ctx, campaign))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.now), flags=STAFF)
+async def now_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    core.schedule(campaign, None, ctx.tz)
+    await edit_or_send(query, *await _choices(ctx, campaign))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.link), flags=STAFF)
+async def link_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    if await _pressed_draft(query, callback_data, ctx) is None:
+        return
+    await next_step(ctx.state, Broadcast.link, **{KEY: callback_data.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.link_prompt())
+
+
+@router.callback_query(_cb(CampaignAction.when), flags=STAFF)
+async def when_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    if await _pressed_draft(query, callback_data, ctx) is None:
+        return
+    await next_step(ctx.state, Broadcast.when, **{KEY: callback_data.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.when_prompt())
+
+
+@router.message(StateFilter(Broadcast.link, Broadcast.when), *TYPED, flags=STAFF)
+async def link_or_time_typed(message: Message, ctx: Ctx) -> None:
+    campaign = await _draft(ctx)
+    if campaign is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    try:
+        if await ctx.state.get_state() == Broadcast.link.state:
+            core.add_button(campaign, message.text)
+        else:
+            core.schedule(
+                campaign, timeparse.parse_when(message.text or "", ctx.now(), ctx.tz, ctx.locale), ctx.tz
+            )
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await _preview(message, ctx, campaign)
 
 
 @router.callback_query(_cb(CampaignAction.test), flags=STAFF)
@@ -184,16 +273,17 @@ async def test_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx
     if campaign is None:
         return
     values = await core.sample(ctx.session, ctx.user, campaign, await _basis(ctx))
-    text = render(core.text_for(campaign, ctx.locale), values)
     await query.answer(views.test_note())
     if isinstance(query.message, Message):
-        await query.message.answer(text, reply_markup=views.recipient_markup(campaign, 0))
+        await _show(query.message, ctx, campaign, render(core.text_for(campaign, ctx.locale), values))
 
 
 @router.callback_query(_cb(CampaignAction.send), flags=STAFF)
 async def send_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
     try:
-        count = await core.start(ctx.session, ctx.user, callback_data.id, await _basis(ctx), ctx.now())
+        count = await core.start(
+            ctx.session, ctx.user, callback_data.id, await _basis(ctx), ctx.now(), ctx.tz
+        )
     except DomainError as e:
         await query.answer(views.error(e), show_alert=True)
         return
@@ -221,7 +311,8 @@ async def drop_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx
 async def _control(query: CallbackQuery, ctx: Ctx, campaign: Campaign, note: str) -> None:
     await ctx.session.refresh(campaign)
     counts = await core.counts(ctx.session, campaign.id)
-    await edit_or_send(query, views.progress_text(campaign, counts, None), views.progress_keyboard(campaign))
+    text = views.progress_text(campaign, counts, None, views.wall_text(campaign, ctx.locale))
+    await edit_or_send(query, text, views.progress_keyboard(campaign))
     await query.answer(note)
 
 

@@ -106,7 +106,8 @@ async def _one(
         markup = views.recipient_markup(campaign, claimed.client_id)
     status, message_id, error = DeliveryStatus.failed, None, None
     try:
-        posted = await deps.sender.post(claimed.chat_id, text, markup)
+        media = (campaign.media_kind, campaign.media_file_id) if campaign.media_file_id else None
+        posted = await deps.sender.post(claimed.chat_id, text, markup, media=media)  # type: ignore[arg-type]
     except PermanentError as e:
         error = str(e)
     except Exception as e:  # network, 5xx, 429s that didn't end: failed, not retried (it may have arrived)
@@ -201,7 +202,7 @@ async def _progress(deps: Deps, campaign_id: int, rate: float | None, force: boo
             starter, starter.tg_language if starter else None, deps.settings.default_language
         )
         with deps.i18n.context(), deps.i18n.use_locale(locale):
-            text = views.progress_text(campaign, counts, rate)
+            text = views.progress_text(campaign, counts, rate, views.wall_text(campaign, locale))
             markup = views.progress_keyboard(campaign)
     if message_id is not None:
         await deps.sender.edit(chat_id, message_id, text, markup)

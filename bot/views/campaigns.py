@@ -9,19 +9,21 @@ the composer's Telegram HTML, kept as typed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import CampaignAction, CampaignCb
+from bot.formatting import local_dt
 from bot.keyboards import LANGUAGE_NAMES
 from bot.messages import error_text
 from bot.text import h
 from bot.views.consent import with_unsubscribe
 from models.campaigns import Campaign, CampaignStatus, DeliveryStatus
 from models.segments import SavedSegment
-from services.campaigns.core import Counts, Result
+from services.campaigns.core import Counts, Result, wall_time
 from services.campaigns.texts import PLACEHOLDERS
 from services.errors import DomainError
 
@@ -44,6 +46,18 @@ def error(e: DomainError) -> str:
             "Too long: with the placeholders filled in it can reach {length} characters, and Telegram "
             "allows {limit}. Make it shorter."
         ).format(length=p.get("length", "?"), limit=p.get("limit", "?")),
+        "campaign_caption_long": _(
+            "Too long for a caption: with the placeholders filled in it can reach {length} characters, "
+            "and Telegram allows {limit} under a photo or a document. Make it shorter."
+        ).format(length=p.get("length", "?"), limit=p.get("limit", "?")),
+        "campaign_button_invalid": _(
+            "Type the button as its label, a space and the address, like: Our shop https://example.com"
+        ),
+        "campaign_button_long": _("The label is too long: at most {limit} characters.").format(
+            limit=p.get("limit", "?")
+        ),
+        "campaign_buttons_many": _("At most {limit} link buttons.").format(limit=p.get("limit", "?")),
+        "campaign_media_invalid": _("Send a photo or a document with the text as its caption, or just text."),
         "campaign_audience_empty": _("Nobody in this audience can get offers now. Choose another one."),
         "campaign_started": _("This campaign has already been started."),
         "campaign_segment_gone": _("Its segment has been deleted. Send /broadcast to begin again."),
@@ -104,22 +118,43 @@ def other_prompt(campaign: Campaign, language: str) -> tuple[str, InlineKeyboard
     return text, kb.as_markup()
 
 
-def preview_keyboard(campaign: Campaign) -> InlineKeyboardMarkup:
+def preview_keyboard(campaign: Campaign, when: str | None) -> InlineKeyboardMarkup:
+    """`when`: the scheduled time as the composer reads it (None: now)."""
     kb = InlineKeyboardBuilder()
     mark = "✅" if campaign.interested else "▫️"
     kb.row(
         _button(_('{mark} "I\'m interested" button').format(mark=mark), CampaignAction.interest, campaign.id)
     )
+    links = [_button(_("🔗 Add a link button"), CampaignAction.link, campaign.id)]
+    if campaign.buttons:
+        links.append(_button(_("🗑 Remove the links"), CampaignAction.unlink, campaign.id))
+    kb.row(*links)
     kb.row(_button(_("🧪 Test to me"), CampaignAction.test, campaign.id))
-    kb.row(
-        _button(_("🚀 Send now"), CampaignAction.send, campaign.id),
-        _button(_("✖️ Discard"), CampaignAction.drop, campaign.id),
-    )
+    if when is None:
+        kb.row(
+            _button(_("🚀 Send now"), CampaignAction.send, campaign.id),
+            _button(_("🕒 Schedule"), CampaignAction.when, campaign.id),
+        )
+    else:
+        kb.row(_button(_("🚀 Send at {when}").format(when=when), CampaignAction.send, campaign.id))
+        kb.row(_button(_("⏱ Send now instead"), CampaignAction.now, campaign.id))
+    kb.row(_button(_("✖️ Discard"), CampaignAction.drop, campaign.id))
     return kb.as_markup()
 
 
-def preview_text(campaign: Campaign, reachable: int, cap: int) -> str:
+def link_prompt() -> str:
+    return _("Type the link button: its label, a space and the address, like: Our shop https://example.com")
+
+
+def when_prompt() -> str:
     return _(
+        "When? For example: tomorrow 12:00, friday 11am, 25.12 10:00. It goes at that time on each "
+        "recipient's own clock (between 10:00 and 21:00 there; otherwise the next 10:00)."
+    )
+
+
+def preview_text(campaign: Campaign, reachable: int, cap: int, when: str | None = None) -> str:
+    text = _(
         "👀 <b>Preview</b> for a sample recipient (above). Audience: {audience}, reachable now: {count}. "
         "Languages: {languages}.\nMessages go out from 10:00 to 21:00 in each recipient's time zone; "
         "the rest wait for the morning. At most {cap} offers per person in 7 days."
@@ -129,6 +164,19 @@ def preview_text(campaign: Campaign, reachable: int, cap: int) -> str:
         languages=", ".join(LANGUAGE_NAMES.get(code, code) for code in campaign.texts),
         cap=cap,
     )
+    if when is not None:
+        text += "\n" + scheduled_line(when)
+    return text
+
+
+def wall_text(campaign: Campaign, locale: str) -> str | None:
+    """The scheduled wall-clock time, as it reads on anyone's clock (None: not scheduled)."""
+    wall = wall_time(campaign)
+    return None if wall is None else local_dt(wall.replace(tzinfo=UTC), "UTC", locale, "EEE, d MMM, HH:mm")
+
+
+def scheduled_line(when: str) -> str:
+    return _("🕒 Scheduled: {when} in each recipient's time zone.").format(when=when)
 
 
 def test_note() -> str:
@@ -155,12 +203,11 @@ def typed_not_text() -> str:
 
 
 def recipient_markup(campaign: Campaign, client_id: int) -> InlineKeyboardMarkup:
-    markup = None
+    """Its link buttons, "I'm interested" when chosen, and Unsubscribe, each on a row of its own."""
+    rows = [[InlineKeyboardButton(text=label, url=url)] for label, url in campaign.buttons or []]
     if campaign.interested:
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("🙋 I'm interested"), CampaignAction.interested, campaign.id)]]
-        )
-    return with_unsubscribe(markup, client_id)
+        rows.append([_button(_("🙋 I'm interested"), CampaignAction.interested, campaign.id)])
+    return with_unsubscribe(InlineKeyboardMarkup(inline_keyboard=rows) if rows else None, client_id)
 
 
 def interest_thanks() -> str:
@@ -206,11 +253,14 @@ def counts_lines(c: Counts) -> str:
     return lines
 
 
-def progress_text(campaign: Campaign, c: Counts, rate: float | None) -> str:
+def progress_text(campaign: Campaign, c: Counts, rate: float | None, when: str | None = None) -> str:
+    """`when`: the scheduled time as its starter reads it, shown while nothing has been sent."""
     head = _("📣 Broadcast #{id} to {audience}: {status}").format(
         id=campaign.id, audience=audience_name(campaign), status=status_name(campaign.status)
     )
     text = f"<b>{head}</b>\n\n{counts_lines(c)}\n" + _("📬 Left: {left}").format(left=c.left)
+    if when is not None and c.left:
+        text += "\n" + scheduled_line(when)
     if campaign.status == CampaignStatus.sending and rate:
         eta = int(c.left / rate)
         text += "\n" + _("⚡ {rate} per second, about {minutes} min {seconds} s left").format(

@@ -8,7 +8,7 @@ counts a progress message and /campaigns show.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,7 @@ from models.segments import SavedSegment
 from models.users import User
 from services import consent
 from services.access import sees_everything
-from services.campaigns.texts import Values, check
+from services.campaigns.texts import MAX_BUTTONS, Values, check, parse_button
 from services.errors import DomainError, NotFound
 from services.loyalty.settings import program
 from services.queue import enqueue
@@ -46,6 +46,8 @@ MAX_CAP = 50
 QUIET_FROM, QUIET_UNTIL = 21, 10  # no marketing message from 21:00 to 10:00, the recipient's time
 RESULT_DAYS = 7  # purchases and unsubscribes counted this long after a message was sent
 OPEN = (CampaignStatus.sending, CampaignStatus.paused)
+WALL = "%Y-%m-%dT%H:%M"
+EARLIEST_OFFSET = timedelta(hours=14)  # the easternmost time zone is UTC+14
 LEFT = (DeliveryStatus.queued, DeliveryStatus.sending)
 
 
@@ -157,14 +159,43 @@ async def draft_of(session: AsyncSession, viewer: User, campaign_id: int) -> Cam
 def set_text(campaign: Campaign, language: str, text: str) -> None:
     if language not in SUPPORTED_LANGUAGES:
         raise DomainError("unsupported_language")
-    campaign.texts = {**campaign.texts, language: check(text)}
+    campaign.texts = {**campaign.texts, language: check(text, caption=campaign.media_kind is not None)}
+
+
+def set_media(campaign: Campaign, kind: str | None, file_id: str | None) -> None:
+    """The photo or document the default language's message came with (None: text only)."""
+    if kind not in (None, "photo", "document") or (kind is None) != (file_id is None):
+        raise DomainError("campaign_media_invalid")
+    campaign.media_kind, campaign.media_file_id = kind, file_id
+
+
+def add_button(campaign: Campaign, text: str | None) -> None:
+    if len(campaign.buttons or []) >= MAX_BUTTONS:
+        raise DomainError("campaign_buttons_many", limit=MAX_BUTTONS)
+    campaign.buttons = [*(campaign.buttons or []), list(parse_button(text))]
+
+
+def schedule(campaign: Campaign, when: datetime | None, tz: str) -> None:
+    """Send at the wall-clock time `when` shows in `tz` (the composer's), in each recipient's own time
+    zone; None: now."""
+    campaign.scheduled_for = None if when is None else when.astimezone(zone_of(tz)).strftime(WALL)
+
+
+def wall_time(campaign: Campaign) -> datetime | None:
+    return datetime.strptime(campaign.scheduled_for, WALL) if campaign.scheduled_for else None
+
+
+def scheduled_at(campaign: Campaign, tz: str | None, default_tz: str) -> datetime | None:
+    """The moment (UTC) its wall-clock time comes in that time zone."""
+    wall = wall_time(campaign)
+    return None if wall is None else wall.replace(tzinfo=zone_of(tz, default_tz)).astimezone(UTC)
 
 
 # --- start, pause, resume, cancel ---
 
 
 async def start(
-    session: AsyncSession, viewer: User, campaign_id: int, basis: query.Basis, now: datetime
+    session: AsyncSession, viewer: User, campaign_id: int, basis: query.Basis, now: datetime, tz: str
 ) -> int:
     """Send: the audience becomes one queued delivery row per reachable client, in one statement, and
     the first step of the sending is queued. Only one press starts it (a conditional update)."""
@@ -182,6 +213,11 @@ async def start(
         raise DomainError("campaign_segment_gone")
     if await reachable(session, viewer, aud, basis) == 0:
         raise DomainError("campaign_audience_empty")
+    first = now
+    if (mine := scheduled_at(campaign, tz, tz)) is not None:
+        if mine <= now:  # the time passed while the preview was open
+            raise DomainError("time_past")
+        first = max(now, mine - EARLIEST_OFFSET)  # nobody's wall clock shows it before then
     claimed = await session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.draft)
@@ -195,14 +231,14 @@ async def start(
         literal(campaign.id),
         ids.c.id,
         literal(DeliveryStatus.queued.value),
-        literal(now, CampaignDelivery.send_after.type),
+        literal(first, CampaignDelivery.send_after.type),
     )
     inserted = await session.execute(
         CampaignDelivery.__table__.insert().from_select(
             ["campaign_id", "client_id", "status", "send_after"], rows
         )
     )
-    await enqueue(session, STEP_JOB, {"campaign_id": campaign.id}, now, key=f"{STEP_JOB}:{campaign.id}:1")
+    await enqueue(session, STEP_JOB, {"campaign_id": campaign.id}, first, key=f"{STEP_JOB}:{campaign.id}:1")
     await session.refresh(campaign)
     return int(inserted.rowcount or 0)
 
@@ -331,6 +367,11 @@ async def claim(
     client = await session.get(Client, row.client_id)
     user = await session.get(User, client.telegram_id) if client is not None and client.telegram_id else None
     status: DeliveryStatus | None = None
+    zone = client.timezone or (user.timezone if user else None) if client is not None else None
+    if client is not None and (at := scheduled_at(campaign, zone, default_tz)) is not None and now < at:
+        row.send_after = at  # the time chosen, on this recipient's clock
+        await session.flush()
+        return DeliveryStatus.queued
     if client is None or client.merged_into_id is not None or client.telegram_id is None:
         status = DeliveryStatus.no_consent
     elif not await consent.allowed(session, client.id, Purpose.marketing):

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from services.errors import DomainError
 
 TEXT_LIMIT = 4096  # Telegram's limit on a message's text, after entities are parsed
+CAPTION_LIMIT = 1024  # and on a photo's or a document's caption
+MAX_BUTTONS = 3
+BUTTON_LABEL_LIMIT = 40
 NAME_BOUND = 64  # a first name or a manager's name is cut to this many characters
 TIER_BOUND = 30
 POINTS_BOUND = 12
@@ -63,17 +66,32 @@ def visible_length(html_text: str) -> int:
     return len(html.unescape(_TAG.sub("", html_text)))
 
 
-def check(text: str) -> str:
+def check(text: str, *, caption: bool = False) -> str:
     """A typed text (Telegram HTML), or DomainError: an unknown or malformed placeholder, or a
-    message that could exceed Telegram's limit for some recipient once the values are in."""
+    message (a caption, under a photo or a document) that could exceed Telegram's limit for some
+    recipient once the values are in."""
     text = text.strip()
     if not text:
         raise DomainError("campaign_text_empty")
     parts = _parts(text)
     longest = sum(visible_length(literal) + (BOUNDS[name] if name else 0) for literal, name in parts)
-    if longest > TEXT_LIMIT:
-        raise DomainError("campaign_text_long", limit=TEXT_LIMIT, length=longest)
+    limit = CAPTION_LIMIT if caption else TEXT_LIMIT
+    if longest > limit:
+        raise DomainError(
+            "campaign_caption_long" if caption else "campaign_text_long", limit=limit, length=longest
+        )
     return text
+
+
+def parse_button(text: str | None) -> tuple[str, str]:
+    """A URL button typed as "Label https://example.com" (the address last)."""
+    label, _sep, url = (text or "").strip().rpartition(" ")
+    label = " ".join(label.split())
+    if not label or not url.lower().startswith(("https://", "http://")) or "." not in url or len(url) > 500:
+        raise DomainError("campaign_button_invalid")
+    if len(label) > BUTTON_LABEL_LIMIT:
+        raise DomainError("campaign_button_long", limit=BUTTON_LABEL_LIMIT)
+    return label, url
 
 
 def render(text: str, values: Values) -> str:

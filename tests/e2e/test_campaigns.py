@@ -281,3 +281,49 @@ async def test_errors_in_a_row_pause_the_campaign_and_tell_its_starter(app, tg, 
     async with app.session_factory() as s:
         campaign = await s.scalar(select(Campaign).order_by(Campaign.id.desc()))
         assert campaign.status == CampaignStatus.done
+
+
+async def test_a_photo_with_a_link_button_scheduled_on_each_recipients_clock(app, tg, clock):
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    moscow, moscow_person = await linked_customer(app, tg, ADMIN_ID, 470, "Masha")
+    yekat, yekat_person = await linked_customer(app, tg, ADMIN_ID, 471, "Yana", timezone="Asia/Yekaterinburg")
+    await agree(app, moscow, yekat)
+
+    await compose(admin)
+    other = (await admin.send_photo(caption="Sale for {first_name} " + "y" * 1000)).last
+    assert "Too long for a caption" in other.text
+    await admin.send_photo(caption="Sale for {first_name}")
+    replies = await admin.press("Skip")
+    sample, preview = replies[0], replies.last
+    assert sample.photo and sample.text == "Sale for Masha"
+
+    await admin.press("🔗 Add a link button", message=preview)
+    assert "label, a space and the address" in (await admin.send("no address")).last.text
+    replies = await admin.send("Our shop https://shop.example.com")
+    assert replies[0].buttons[0] == ["Our shop"] and replies[0].photo
+    preview = replies.last
+
+    await admin.press("🕒 Schedule", message=preview)
+    assert "already passed" in (await admin.send("10.03 09:00")).last.text  # 09:00 in Moscow was an hour ago
+    preview = (await admin.send("tomorrow 12:00")).last
+    assert "Scheduled: Wed, 11 Mar, 12:00 in each recipient's time zone" in preview.text
+    started = (await admin.press("🚀 Send at Wed, 11 Mar, 12:00", message=preview)).last
+    assert "Started: 2 recipients" in started.text
+
+    await app.queue.drain()
+    clock.set(datetime(2026, 3, 11, 6, 59, tzinfo=UTC))
+    await app.queue.drain()
+    assert not [m for m in yekat_person.messages if m.photo]
+    clock.set(datetime(2026, 3, 11, 7, 0, tzinfo=UTC))  # 12:00 in Yekaterinburg, 10:00 in Moscow
+    await app.queue.drain()
+    [to_yana] = [m for m in yekat_person.messages if m.photo]
+    assert to_yana.text == "Sale for Yana" and to_yana.buttons[0] == ["Our shop"]
+    assert to_yana.button("Our shop")["url"] == "https://shop.example.com"
+    assert not [m for m in moscow_person.messages if m.photo]
+    clock.set(datetime(2026, 3, 11, 9, 0, tzinfo=UTC))  # 12:00 in Moscow
+    await app.queue.drain()
+    assert len([m for m in moscow_person.messages if m.photo]) == 1
+    async with app.session_factory() as s:
+        campaign = await s.scalar(select(Campaign).order_by(Campaign.id.desc()))
+        assert campaign.status == CampaignStatus.done and campaign.media_kind == "photo"
