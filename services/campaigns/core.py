@@ -76,10 +76,11 @@ async def set_weekly_cap(session: AsyncSession, viewer: User, text: str | None, 
 
 
 async def sent_lately(session: AsyncSession, client_id: int, now: datetime) -> int:
-    """Marketing messages this client got in the last 7 days (an index range)."""
+    """Marketing messages this client got in the last 7 days (an index range); one whose send was
+    interrupted by a crash ("unknown") may have arrived, so it counts too."""
     q = select(func.count()).where(
         CampaignDelivery.client_id == client_id,
-        CampaignDelivery.status == DeliveryStatus.sent,
+        CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
         CampaignDelivery.at > now - WEEK,
     )
     return int(await session.scalar(q) or 0)
