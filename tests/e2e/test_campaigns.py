@@ -8,13 +8,14 @@ and Unsubscribe are counted in /campaigns. A 403 and a 429 in the middle; Pause,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from bot.callbacks import CampaignAction, CampaignCb
 from models.campaigns import Campaign, CampaignClick, CampaignDelivery, CampaignStatus, DeliveryStatus
 from models.consent import ClientConsent, Purpose
-from models.loyalty import LoyaltyAccount
+from models.loyalty import LoyaltyAccount, Purchase
 from models.segments import SavedSegment
 from models.users import User
 from scheduler import campaigns as campaign_engine
@@ -66,6 +67,24 @@ async def customers(app, tg) -> dict[str, tuple[int, object]]:
                 )
             )
     return people
+
+
+def purchase(client_id: int, at: datetime, key: str) -> Purchase:
+    v = Decimal(100)
+    return Purchase(
+        client_id=client_id,
+        manager_id=None,
+        amount=v,
+        currency="RUB",
+        tier="Bronze",
+        discount_percent=Decimal(0),
+        discounted=v,
+        points_redeemed=0,
+        paid=v,
+        points_earned=0,
+        idempotency_key=f"campaign-test-{key}",
+        created_at=at,
+    )
 
 
 def got(person, contains: str) -> list[str]:
@@ -150,7 +169,13 @@ async def test_a_broadcast_to_consenting_customers_in_their_language_with_the_ca
     await ivan.press("🔕 Отписаться", message=to_ivan)
     async with app.session_factory() as s:
         assert len((await s.scalars(select(CampaignClick))).all()) == 1
+    # purchases: John twice within 7 days of his message, Ivan 8 days after his, Petr (not a recipient)
+    sent_at = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+    async with app.session_factory() as s, s.begin():
+        for key, (name, days) in enumerate((("john", 1), ("john", 6), ("ivan", 8), ("petr", 1))):
+            s.add(purchase(people[name][0], sent_at + timedelta(days=days), f"p{key}"))
     report = (await admin.send("/campaigns")).last
+    assert "Bought within 7 days: 1 (2 purchases)" in report.text
     assert f"#{campaign.id}" in report.text and "Sent: 3" in report.text
     assert "Interested: 1" in report.text and "Unsubscribed after it: 1" in report.text
     assert "at most 2 offers per customer" in report.text
@@ -283,7 +308,9 @@ async def test_errors_in_a_row_pause_the_campaign_and_tell_its_starter(app, tg, 
         assert campaign.status == CampaignStatus.done
 
 
-async def test_a_photo_with_a_link_button_scheduled_on_each_recipients_clock(app, tg, clock):
+async def test_a_photo_with_a_link_button_scheduled_on_each_recipients_clock_consent_checked_when_due(
+    app, tg, clock
+):
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
     moscow, moscow_person = await linked_customer(app, tg, ADMIN_ID, 470, "Masha")
@@ -321,9 +348,13 @@ async def test_a_photo_with_a_link_button_scheduled_on_each_recipients_clock(app
     assert to_yana.text == "Sale for Yana" and to_yana.buttons[0] == ["Our shop"]
     assert to_yana.button("Our shop")["url"] == "https://shop.example.com"
     assert not [m for m in moscow_person.messages if m.photo]
+    # Masha withdraws her consent meanwhile: checked when her message is due, it doesn't go
+    await moscow_person.send("/stop")
     clock.set(datetime(2026, 3, 11, 9, 0, tzinfo=UTC))  # 12:00 in Moscow
     await app.queue.drain()
-    assert len([m for m in moscow_person.messages if m.photo]) == 1
+    assert not [m for m in moscow_person.messages if m.photo]
     async with app.session_factory() as s:
         campaign = await s.scalar(select(Campaign).order_by(Campaign.id.desc()))
         assert campaign.status == CampaignStatus.done and campaign.media_kind == "photo"
+        row = await s.scalar(select(CampaignDelivery).where(CampaignDelivery.client_id == moscow))
+        assert row.status == DeliveryStatus.no_consent
