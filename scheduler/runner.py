@@ -25,6 +25,7 @@ from scheduler.recurring import (
     plan_stale_deal_nudges,
     plan_updates_cleanup,
 )
+from services.campaigns import core as campaigns
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Scheduler:
             ("the clean-up of handled updates", lambda db: plan_updates_cleanup(db, now, tz)),
             ("the nightly RFM run", lambda db: plan_rfm_nightly(db, now, tz)),
             ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
+            ("broadcasts left without a step", lambda db: campaigns.revive(db, now)),
         ]
 
     async def plan(self) -> None:

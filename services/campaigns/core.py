@@ -479,6 +479,28 @@ async def next_due(session: AsyncSession, campaign_id: int) -> datetime | None:
     return await session.scalar(q)
 
 
+async def revive(session: AsyncSession, now: datetime) -> int:
+    """The planner's safety net: a campaign still sending with no step queued or running (its last
+    step gave up after its attempts) gets a new step. Returns how many were queued."""
+    ids = (await session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.sending))).all()
+    queued = 0
+    for campaign_id in ids:
+        prefix = f"{STEP_JOB}:{campaign_id}:"
+        live = await session.scalar(
+            select(Job.id)
+            .where(
+                Job.kind == STEP_JOB,
+                Job.idempotency_key.startswith(prefix, autoescape=True),
+                Job.status.in_((JobStatus.pending, JobStatus.running)),
+            )
+            .limit(1)
+        )
+        if live is None:
+            key = f"{prefix}revive:{now:%Y%m%d%H%M%S}"
+            queued += await enqueue(session, STEP_JOB, {"campaign_id": campaign_id}, now, key=key)
+    return queued
+
+
 # --- counts and results ---
 
 

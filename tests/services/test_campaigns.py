@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models.campaigns import Campaign, CampaignDelivery, CampaignStatus
 from models.consent import ClientConsent, Purpose
+from models.jobs import Job, JobStatus
 from models.users import Role, User
 from services.campaigns import core
 from services.campaigns.texts import Values, check, parse_button, render
@@ -116,3 +117,18 @@ async def test_two_send_presses_on_one_draft_start_it_once(session_factory):
             await s.scalars(select(CampaignDelivery).where(CampaignDelivery.campaign_id == draft.id))
         ).all()
         assert len(rows) == 3
+
+
+async def test_a_campaign_left_without_a_step_gets_a_new_one(session):
+    await add_user(session, 1, "Olga", role=Role.admin)
+    sending = Campaign(created_by=1, texts={"ru": "x"}, default_language="ru", status=CampaignStatus.sending)
+    done = Campaign(created_by=1, texts={"ru": "x"}, default_language="ru", status=CampaignStatus.done)
+    session.add_all([sending, done])
+    await session.flush()
+    assert await core.revive(session, NOW) == 1  # no step at all
+    assert await core.revive(session, NOW) == 0  # one is queued now
+    [job] = (await session.scalars(select(Job).where(Job.kind == core.STEP_JOB))).all()
+    assert job.payload == {"campaign_id": sending.id}
+    job.status = JobStatus.failed  # it gave up
+    await session.flush()
+    assert await core.revive(session, NOW.replace(minute=10)) == 1
