@@ -7,6 +7,7 @@ and Unsubscribe are counted in /campaigns. A 403 and a 429 in the middle; Pause,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -358,3 +359,30 @@ async def test_a_photo_with_a_link_button_scheduled_on_each_recipients_clock_con
         assert campaign.status == CampaignStatus.done and campaign.media_kind == "photo"
         row = await s.scalar(select(CampaignDelivery).where(CampaignDelivery.client_id == moscow))
         assert row.status == DeliveryStatus.no_consent
+
+
+async def test_replies_are_not_held_back_by_a_broadcast(app, tg):
+    """A broadcast keeps to its share of SEND_RATE: a person's command sent in the middle of it is
+    answered while the broadcast is still going."""
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    ids, people = [], []
+    for n in range(40):
+        client_id, person = await linked_customer(app, tg, ADMIN_ID, 700 + n, f"Client{n}")
+        ids.append(client_id)
+        people.append(person)
+    await agree(app, *ids)
+    await compose(admin)
+    await admin.send("News for {first_name}")
+    preview = (await admin.press("Skip")).last
+    await admin.press("🚀 Send now", message=preview)
+    sending = asyncio.create_task(app.queue.drain())
+    for _ in range(500):  # until the broadcast is under way
+        if got(people[5], "News"):
+            break
+        await asyncio.sleep(0.02)
+    answered = await admin.send("/help")
+    assert answered.last.text and not sending.done()
+    assert not got(people[-1], "News")  # the broadcast wasn't over when the reply came
+    await sending
+    assert all(len(got(p, "News for")) == 1 for p in people)
