@@ -1,9 +1,11 @@
 """End to end: /broadcast and /campaigns through the fake Bot API. An admin picks the audience (the
 reachable count first), types the texts (an unknown placeholder refused), previews, tests, sends; each
 consenting customer gets it once in their language with their data escaped, one over the weekly
-limit is counted "capped", one in their quiet hours gets it at 10:00 their time; the tracked button
-and Unsubscribe are counted in /campaigns. A 403 and a 429 in the middle; Pause, Resume, Cancel
-(twice); a segment that matches nobody; the weekly limit set by an admin; a customer gets no access."""
+limit is counted "capped", one in their quiet hours gets it at 10:00 their time; the tracked button,
+Unsubscribe and purchases are counted in /campaigns. A 403 and a 429 in the middle; Pause, Resume,
+Cancel (twice); errors in a row pausing it; a photo with a link button scheduled on each recipient's
+clock (a time passed refused, consent checked when due); a reply not held back by a broadcast; a
+segment that matches nobody; the weekly limit set by an admin; a customer gets no access."""
 
 from __future__ import annotations
 
