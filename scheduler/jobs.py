@@ -6,19 +6,8 @@ message leaves through `ctx.deps.sender`. A new kind is one line here.
 
 from __future__ import annotations
 
-from scheduler import (
-    analytics,
-    campaigns,
-    deals,
-    digest,
-    export,
-    imports,
-    loyalty,
-    notify,
-    reminders,
-    surveys,
-    updates,
-)
+from scheduler import analytics, deals, digest, export, imports, loyalty, notify, reminders, surveys, updates
+from scheduler import campaigns as campaign_jobs
 from scheduler import reports as reports_jobs
 from scheduler.queue import JobRegistry
 from services import reminders as reminders_service
@@ -43,7 +32,7 @@ def build_registry() -> JobRegistry:
     registry.add(analytics.MANUAL, analytics.manual)
     registry.add(reports_jobs.ROLLUP, reports_jobs.reports_rollup)
     registry.add(export.EXPORT, export.export_run)
-    registry.add(campaigns.STEP, campaigns.step)
+    registry.add(campaign_jobs.STEP, campaign_jobs.step)
     return registry
 
 
