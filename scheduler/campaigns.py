@@ -64,6 +64,7 @@ async def step(ctx: JobContext) -> str:
     sent = 0
     stopped = False
     next_progress = started
+    errors = campaign.errors_in_row  # failures in a row so far (the row is written only when it changes)
     while not stopped and time.monotonic() - started < budget:
         async with deps.session_factory() as s:
             ids = await core.due_rows(s, campaign_id, deps.clock.now(), BATCH)
@@ -81,9 +82,11 @@ async def step(ctx: JobContext) -> str:
             if outcome is DeliveryStatus.sent:
                 sent += 1
             if outcome in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked):
-                if await _errors(deps, campaign, outcome):
-                    stopped = True
-                    break
+                if outcome is DeliveryStatus.failed or errors:
+                    paused, errors = await _errors(deps, campaign, outcome)
+                    if paused:
+                        stopped = True
+                        break
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
             if time.monotonic() >= next_progress:
                 elapsed = time.monotonic() - started
@@ -123,19 +126,19 @@ async def _one(
     return status
 
 
-async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> bool:
-    """Count failures in a row; ERRORS_IN_ROW of them pause the campaign (True) and tell its starter."""
+async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> tuple[bool, int]:
+    """Count failures in a row (a delivery resets it); ERRORS_IN_ROW of them pause the campaign and
+    tell its starter. Returns whether it paused, and the count."""
     async with deps.session_factory() as s, s.begin():
         row = await s.get(Campaign, campaign.id, with_for_update=True, populate_existing=True)
         if row is None:
-            return True
+            return True, 0
         if outcome is not DeliveryStatus.failed:
-            if row.errors_in_row:
-                row.errors_in_row = 0
-            return False
+            row.errors_in_row = 0
+            return False, 0
         row.errors_in_row += 1
         if row.errors_in_row < ERRORS_IN_ROW or row.status != CampaignStatus.sending:
-            return False
+            return False, row.errors_in_row
         row.status = CampaignStatus.paused
         last = await core.last_error(s, campaign.id)
         errors = row.errors_in_row
@@ -149,7 +152,7 @@ async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> bo
         except Exception as e:  # the campaign is paused all the same; its progress message says so
             log.warning("campaign %s: telling its starter about the pause failed: %r", campaign.id, e)
     await progress(deps, campaign.id, None, force=True)
-    return True
+    return True, errors
 
 
 async def _after(ctx: JobContext, campaign_id: int, runner: int, sent: int) -> str:
