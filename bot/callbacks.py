@@ -390,3 +390,32 @@ class FollowupCb(CallbackData, prefix="fu"):
     action: FollowupAction
     arg: int = 0
     client_id: int = 0
+
+
+# --- Broadcasts (handlers/campaigns). ---
+
+
+class CampaignAction(StrEnum):
+    """A button of /broadcast, a campaign's progress message, /campaigns, or "I'm interested" under a
+    campaign's message. The values travel in callback_data: only add."""
+
+    audience = "a"  # the audience chosen (id = a saved segment; 0: every client)
+    skip = "k"  # no text in the other language (id = the draft)
+    interest = "i"  # toggle the tracked "I'm interested" button (id = the draft)
+    test = "t"  # send the preview to myself
+    send = "s"  # send it now
+    drop = "x"  # throw the draft away
+    pause = "p"
+    resume = "r"
+    cancel = "c"
+    interested = "y"  # a recipient pressed "I'm interested" (id = the campaign)
+    cap = "cap"  # /campaigns: change the weekly limit
+    link = "l"  # add a URL button (id = the draft)
+    unlink = "u"  # remove the URL buttons
+    when = "w"  # schedule it: type the time
+    now = "n"  # not scheduled after all: send now
+
+
+class CampaignCb(CallbackData, prefix="cp"):
+    action: CampaignAction
+    id: int = 0

@@ -52,6 +52,8 @@ STAFF = [
     ("rfm", __("RFM segments, ABC classes and VIPs")),
     ("reports", __("Reports with charts")),
     ("segments", __("Saved client segments with live counts")),
+    ("broadcast", __("Send a broadcast to customers")),
+    ("campaigns", __("Broadcasts and their results")),
     ("timezone", __("My time zone")),
     ("import", __("Import clients or purchases from a file")),
     ("cancel", __("Leave the current dialog")),

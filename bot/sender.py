@@ -14,6 +14,7 @@ import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +46,14 @@ class Delivery(enum.StrEnum):
     sent = "sent"
     blocked = "blocked"  # the person blocked the bot (403)
     unreachable = "unreachable"  # chat not found / deactivated account
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """How one message of a broadcast went, with Telegram's id of it when it was sent."""
+
+    delivery: Delivery
+    message_id: int | None = None
 
 
 class RateLimiter:
@@ -163,6 +172,43 @@ class Sender(ReplyPacer):
             ),
         )
 
+    async def post(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        *,
+        media: tuple[str, str] | None = None,
+    ) -> Posted:
+        """One message of a broadcast or a progress message: HTML `text` of at most 4096 characters
+        (not split), or with `media` ("photo" or "document", Telegram's file_id) a caption of at most
+        1024; paced like `send` but without the reachability read (the caller checked it), with
+        Telegram's message id. A 429 holds every send of the bot for retry_after, not only this chat's:
+        a broadcast hitting the flood limit means the bot's overall rate is too high."""
+        sent: list[int] = []
+
+        async def call() -> None:
+            if media is not None and media[0] == "photo":
+                message = await self.bot.send_photo(
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                )
+            elif media is not None:
+                message = await self.bot.send_document(
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                )
+            else:
+                message = await self.bot.send_message(
+                    chat_id,
+                    text,
+                    reply_markup=reply_markup,
+                    parse_mode="HTML",
+                    link_preview_options={"is_disabled": True},
+                )
+            sent.append(message.message_id)
+
+        delivery = await self._deliver(chat_id, call, hold_all=True)
+        return Posted(delivery, sent[-1] if delivery is Delivery.sent and sent else None)
+
     async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Delivery:
         return await self._deliver(
             chat_id,
@@ -175,7 +221,9 @@ class Sender(ReplyPacer):
             ),
         )
 
-    async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[object]]) -> Delivery:
+    async def _deliver(
+        self, chat_id: int, call: Callable[[], Awaitable[object]], *, hold_all: bool = False
+    ) -> Delivery:
         for _ in range(MAX_RETRY_AFTER_WAITS + 1):
             await self.limiter.wait(chat_id)
             try:
@@ -183,7 +231,10 @@ class Sender(ReplyPacer):
                 return Delivery.sent
             except TelegramRetryAfter as e:
                 log.warning("429 for chat %s: retry after %s s", chat_id, e.retry_after)
-                self.limiter.hold_chat(chat_id, e.retry_after)
+                if hold_all:
+                    self.limiter.hold_all(e.retry_after)
+                else:
+                    self.limiter.hold_chat(chat_id, e.retry_after)
                 continue
             except TelegramForbiddenError as e:
                 blocked = "blocked" in e.message.lower()

@@ -5,6 +5,7 @@ from aiogram import Router
 from handlers import (
     analytics,
     audit,
+    campaigns,
     clients,
     consent,
     customers,
@@ -41,6 +42,7 @@ def build_routers() -> list[Router]:
         *segments.routers,
         draws.router,
         followups.router,
+        campaigns.router,
         *reminders.routers,
         *interactions.routers,
         *deals.routers,

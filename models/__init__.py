@@ -2,6 +2,7 @@
 
 from models import (  # noqa: F401  (their tables join Base.metadata)
     analytics,
+    campaigns,
     customers,
     draws,
     export,

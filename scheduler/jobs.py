@@ -20,6 +20,7 @@ from scheduler import (
     surveys,
     updates,
 )
+from scheduler import campaigns as campaign_jobs
 from scheduler import reports as reports_jobs
 from scheduler.queue import JobRegistry
 from services import reminders as reminders_service
@@ -50,6 +51,7 @@ def build_registry() -> JobRegistry:
     registry.add(draws.WINNER, draws.winner)
     registry.add(followups.DIGEST, followups.followup_digest)
     registry.add(followups.ESCALATION, followups.followup_escalation)
+    registry.add(campaign_jobs.STEP, campaign_jobs.step)
     return registry
 
 

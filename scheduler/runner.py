@@ -26,6 +26,7 @@ from scheduler.recurring import (
     plan_stale_deal_nudges,
     plan_updates_cleanup,
 )
+from services.campaigns import core as campaigns
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Scheduler:
             ("the nightly RFM run", lambda db: plan_rfm_nightly(db, now, tz)),
             ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
             ("the follow-up digests", lambda db: plan_followup_digests(db, now, s.digest_hour, tz)),
+            ("broadcasts left without a step", lambda db: campaigns.revive(db, now)),
         ]
 
     async def plan(self) -> None:

@@ -198,3 +198,23 @@ async def test_my_chat_member_block_then_notice_is_skipped(app, tg):
 async def test_admins_from_settings_exist_before_they_write(app):
     async with app.session_factory() as s:
         assert (await s.get(User, ADMIN_ID)).role.value == "admin"
+
+
+async def test_post_returns_the_message_id_and_its_429_holds_every_chat(app, tg):
+    """A broadcast's message (Sender.post): Telegram's id of it comes back, and a 429 on it holds the
+    whole bot for retry_after, so a send to another chat meanwhile waits too."""
+    a, b = tg.user(15, "Ann", language_code="en"), tg.user(16, "Bob", language_code="en")
+    await a.send("/start")
+    await b.send("/start")
+    tg.fail_next("sendMessage", 429, retry_after=1)
+    started = time.monotonic()
+
+    async def other_chat() -> float:
+        await asyncio.sleep(0.2)  # the 429 has come by now
+        assert await app.sender.send(16, "two") is Delivery.sent
+        return time.monotonic()
+
+    posted, other_done = await asyncio.gather(app.sender.post(15, "one"), other_chat())
+    assert posted.delivery is Delivery.sent and posted.message_id == a.last.message_id
+    assert a.last.text == "one" and b.last.text == "two"
+    assert other_done - started >= 1.0

@@ -1,0 +1,393 @@
+"""Broadcasts (staff): /broadcast — the audience from buttons (every client or a saved segment, the
+reachable count shown first), the text typed in the default language and optionally in the other one
+(placeholders checked as it is typed), a preview for a sample recipient, a test to oneself, Send;
+the progress message's Pause / Resume / Cancel; /campaigns with the results and, for admins, the weekly
+limit of offers. A recipient's "I'm interested" press is recorded once.
+
+The draft is a campaigns row (status "draft"); the dialog data holds its id under "campaign"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.callbacks import CampaignAction, CampaignCb
+from bot.context import Ctx
+from bot.dialogs import begin_dialog, end_dialog, next_step
+from bot.edit import edit_or_send
+from bot.views import campaigns as views
+from models.campaigns import Campaign
+from services import timeparse
+from services.access import sees_everything
+from services.campaigns import core
+from services.campaigns.texts import render
+from services.errors import DomainError
+from services.segments import query as segment_query
+from services.segments import saved
+from services.users import SUPPORTED_LANGUAGES
+
+router = Router(name="campaigns")
+STAFF = {"role": "staff"}
+ANY = {"role": "any"}
+TYPED = (F.text, ~F.text.startswith("/"))
+KEY = "campaign"
+
+
+class Broadcast(StatesGroup):
+    text = State()  # the text in the default language (with a photo or a document, its caption)
+    other = State()  # the text in the other language (or Skip)
+    preview = State()  # the preview: test, the buttons, the time, Send
+    link = State()  # typing a link button
+    when = State()  # typing the time
+    cap = State()  # an admin types the weekly limit
+
+
+def _cb(action: CampaignAction) -> Any:
+    return CampaignCb.filter(F.action == action)
+
+
+async def _basis(ctx: Ctx) -> segment_query.Basis:
+    return await segment_query.basis(
+        ctx.session, ctx.now(), ctx.settings.default_currency, ctx.settings.default_language
+    )
+
+
+def _other(campaign: Campaign) -> str | None:
+    return next((code for code in SUPPORTED_LANGUAGES if code != campaign.default_language), None)
+
+
+async def _draft(ctx: Ctx) -> Campaign | None:
+    """The campaign of the dialog in progress, while it is still a draft."""
+    campaign_id = (await ctx.state.get_data()).get(KEY)
+    if not isinstance(campaign_id, int):
+        return None
+    try:
+        return await core.draft_of(ctx.session, ctx.user, campaign_id)
+    except DomainError:
+        return None
+
+
+async def _pressed_draft(query: CallbackQuery, cb: CampaignCb, ctx: Ctx) -> Campaign | None:
+    """The draft a preview button is about; else the press is answered and None."""
+    try:
+        campaign = await core.of_viewer(ctx.session, ctx.user, cb.id)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return None
+    if campaign.status != "draft":
+        await query.answer(views.error(DomainError("campaign_started")), show_alert=True)
+        return None
+    return campaign
+
+
+# --- /broadcast ---
+
+
+@router.message(Command("broadcast"), flags=STAFF)
+async def broadcast_command(message: Message, ctx: Ctx) -> None:
+    await end_dialog(ctx.state)
+    listed = await saved.listing(ctx.session, ctx.user, 0)
+    await message.answer(views.audience_text(), reply_markup=views.audience_keyboard(listed.items))
+
+
+@router.callback_query(_cb(CampaignAction.audience), flags=STAFF)
+async def audience_chosen(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        aud = await core.audience(ctx.session, ctx.user, callback_data.id or None)
+        reachable = await core.reachable(ctx.session, ctx.user, aud, await _basis(ctx))
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    if reachable == 0:
+        await query.answer(views.error(DomainError("campaign_audience_empty")), show_alert=True)
+        return
+    campaign = await core.create_draft(ctx.session, ctx.user, aud, ctx.settings.default_language, ctx.now())
+    await begin_dialog(ctx.state, Broadcast.text, **{KEY: campaign.id})
+    await edit_or_send(query, views.text_prompt(campaign, reachable, campaign.default_language))
+    await query.answer()
+
+
+def _media(message: Message) -> tuple[str, str] | None:
+    if message.photo:
+        return "photo", message.photo[-1].file_id
+    if message.document:
+        return "document", message.document.file_id
+    return None
+
+
+@router.message(StateFilter(Broadcast.text), F.photo | F.document, flags=STAFF)
+@router.message(StateFilter(Broadcast.text, Broadcast.other), *TYPED, flags=STAFF)
+async def text_typed(message: Message, ctx: Ctx) -> None:
+    campaign = await _draft(ctx)
+    if campaign is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    default = await ctx.state.get_state() == Broadcast.text.state
+    language = campaign.default_language if default else _other(campaign)
+    try:
+        if default:
+            kind, file_id = _media(message) or (None, None)
+            core.set_media(campaign, kind, file_id)
+        core.set_text(campaign, language or campaign.default_language, message.html_text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    other = _other(campaign)
+    if default and other is not None:
+        await next_step(ctx.state, Broadcast.other)
+        text, markup = views.other_prompt(campaign, other)
+        await message.answer(text, reply_markup=markup)
+        return
+    await _preview(message, ctx, campaign)
+
+
+@router.message(
+    StateFilter(Broadcast.text, Broadcast.other, Broadcast.link, Broadcast.when),
+    ~F.text.startswith("/"),
+    ~F.text,
+    flags=STAFF,
+)
+async def not_text(message: Message, ctx: Ctx) -> None:
+    await message.answer(views.typed_not_text())
+
+
+@router.callback_query(_cb(CampaignAction.skip), StateFilter(Broadcast.other), flags=STAFF)
+async def skip_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _draft(ctx)
+    if campaign is None or campaign.id != callback_data.id:
+        await query.answer(views.dialog_over(), show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None and isinstance(query.message, Message):
+        await _preview(query.message, ctx, campaign)
+
+
+async def _show(message: Message, ctx: Ctx, campaign: Campaign, text: str) -> None:
+    """The message as a recipient gets it (with its photo or document), under `message`."""
+    markup = views.recipient_markup(campaign, 0)
+    if campaign.media_kind == "photo" and campaign.media_file_id:
+        await message.answer_photo(campaign.media_file_id, caption=text, reply_markup=markup)
+    elif campaign.media_kind == "document" and campaign.media_file_id:
+        await message.answer_document(campaign.media_file_id, caption=text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+async def _choices(ctx: Ctx, campaign: Campaign) -> tuple[str, InlineKeyboardMarkup]:
+    aud = await core.audience(ctx.session, ctx.user, campaign.segment_id)
+    reachable = await core.reachable(ctx.session, ctx.user, aud, await _basis(ctx))
+    cap = await core.weekly_cap(ctx.session)
+    when = views.wall_text(campaign, ctx.locale)
+    return views.preview_text(campaign, reachable, cap, when), views.preview_keyboard(campaign, when)
+
+
+async def _preview(message: Message, ctx: Ctx, campaign: Campaign) -> None:
+    """The message as the sample recipient gets it, in each language typed, then the choices."""
+    await next_step(ctx.state, Broadcast.preview)
+    values = await core.sample(ctx.session, ctx.user, campaign, await _basis(ctx))
+    for language in campaign.texts:
+        with ctx.i18n.use_locale(language):
+            await _show(message, ctx, campaign, render(campaign.texts[language], values))
+    text, markup = await _choices(ctx, campaign)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(_cb(CampaignAction.interest), flags=STAFF)
+async def interest_toggled(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    campaign.interested = not campaign.interested
+    await edit_or_send(query, *await _choices(ctx, campaign))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.unlink), flags=STAFF)
+async def unlink_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    campaign.buttons = []
+    await edit_or_send(query, *await _choices(ctx, campaign))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.now), flags=STAFF)
+async def now_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    core.schedule(campaign, None, ctx.tz)
+    await edit_or_send(query, *await _choices(ctx, campaign))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.link), flags=STAFF)
+async def link_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    if await _pressed_draft(query, callback_data, ctx) is None:
+        return
+    await next_step(ctx.state, Broadcast.link, **{KEY: callback_data.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.link_prompt())
+
+
+@router.callback_query(_cb(CampaignAction.when), flags=STAFF)
+async def when_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    if await _pressed_draft(query, callback_data, ctx) is None:
+        return
+    await next_step(ctx.state, Broadcast.when, **{KEY: callback_data.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.when_prompt())
+
+
+@router.message(StateFilter(Broadcast.link, Broadcast.when), *TYPED, flags=STAFF)
+async def link_or_time_typed(message: Message, ctx: Ctx) -> None:
+    campaign = await _draft(ctx)
+    if campaign is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    try:
+        if await ctx.state.get_state() == Broadcast.link.state:
+            core.add_button(campaign, message.text)
+        else:
+            core.schedule(
+                campaign, timeparse.parse_when(message.text or "", ctx.now(), ctx.tz, ctx.locale), ctx.tz
+            )
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await _preview(message, ctx, campaign)
+
+
+@router.callback_query(_cb(CampaignAction.test), flags=STAFF)
+async def test_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    values = await core.sample(ctx.session, ctx.user, campaign, await _basis(ctx))
+    await query.answer(views.test_note())
+    if isinstance(query.message, Message):
+        await _show(query.message, ctx, campaign, render(core.text_for(campaign, ctx.locale), values))
+
+
+@router.callback_query(_cb(CampaignAction.send), flags=STAFF)
+async def send_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        count = await core.start(
+            ctx.session, ctx.user, callback_data.id, await _basis(ctx), ctx.now(), ctx.tz
+        )
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    campaign = await core.of_viewer(ctx.session, ctx.user, callback_data.id)
+    campaign.progress_chat_id = ctx.user.id
+    await end_dialog(ctx.state)
+    await edit_or_send(query, views.started(count))
+    await query.answer()
+
+
+@router.callback_query(_cb(CampaignAction.drop), flags=STAFF)
+async def drop_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    campaign = await _pressed_draft(query, callback_data, ctx)
+    if campaign is None:
+        return
+    await ctx.session.delete(campaign)
+    await end_dialog(ctx.state)
+    await edit_or_send(query, views.discarded())
+    await query.answer()
+
+
+# --- the progress message ---
+
+
+async def _control(query: CallbackQuery, ctx: Ctx, campaign: Campaign, note: str) -> None:
+    await ctx.session.refresh(campaign)
+    counts = await core.counts(ctx.session, campaign.id)
+    text = views.progress_text(campaign, counts, None, views.wall_text(campaign, ctx.locale))
+    await edit_or_send(query, text, views.progress_keyboard(campaign))
+    await query.answer(note)
+
+
+@router.callback_query(_cb(CampaignAction.pause), flags=STAFF)
+async def pause_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        campaign = await core.pause(ctx.session, ctx.user, callback_data.id)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await _control(query, ctx, campaign, views.paused())
+
+
+@router.callback_query(_cb(CampaignAction.resume), flags=STAFF)
+async def resume_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        campaign = await core.resume(ctx.session, ctx.user, callback_data.id, ctx.now())
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await _control(query, ctx, campaign, views.resumed())
+
+
+@router.callback_query(_cb(CampaignAction.cancel), flags=STAFF)
+async def cancel_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        campaign = await core.cancel(ctx.session, ctx.user, callback_data.id, ctx.now())
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await _control(query, ctx, campaign, views.cancelled())
+
+
+# --- a recipient's "I'm interested" ---
+
+
+@router.callback_query(_cb(CampaignAction.interested), flags=ANY)
+async def interested_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx) -> None:
+    try:
+        new = await core.click(ctx.session, callback_data.id, ctx.user.id, ctx.now())
+    except DomainError:
+        await query.answer(views.interest_unknown(), show_alert=True)
+        return
+    await query.answer(views.interest_thanks() if new else views.interest_again(), show_alert=True)
+
+
+# --- /campaigns ---
+
+
+@router.message(Command("campaigns"), flags=STAFF)
+async def campaigns_command(message: Message, ctx: Ctx) -> None:
+    results = await core.results(ctx.session, ctx.user)
+    cap = await core.weekly_cap(ctx.session)
+    await message.answer(
+        views.results_text(results, cap), reply_markup=views.results_keyboard(sees_everything(ctx.user))
+    )
+
+
+@router.callback_query(_cb(CampaignAction.cap), flags=STAFF)
+async def cap_pressed(query: CallbackQuery, ctx: Ctx) -> None:
+    if not sees_everything(ctx.user):
+        await query.answer(views.error(DomainError("not_allowed")), show_alert=True)
+        return
+    await begin_dialog(ctx.state, Broadcast.cap)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.cap_prompt(await core.weekly_cap(ctx.session)))
+
+
+@router.message(StateFilter(Broadcast.cap), F.text, flags=STAFF)
+async def cap_typed(message: Message, ctx: Ctx) -> None:
+    try:
+        cap = await core.set_weekly_cap(ctx.session, ctx.user, message.text, ctx.now())
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await end_dialog(ctx.state)
+    await message.answer(views.cap_saved(cap))

@@ -1,0 +1,614 @@
+"""Campaigns from the draft to the report: the audience and its reachable count, the draft's texts,
+the start (the audience becomes delivery rows in one INSERT ... SELECT), pause / resume / cancel, the
+rules checked at the moment each message leaves (consent, a linked and open chat, the weekly limit,
+quiet hours in the recipient's time zone), the per-row bookkeeping of the sending engine, and the
+counts a progress message and /campaigns show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.campaigns import (
+    Campaign,
+    CampaignClick,
+    CampaignDelivery,
+    CampaignSettings,
+    CampaignStatus,
+    DeliveryStatus,
+)
+from models.clients import Client
+from models.consent import ConsentEvent, Purpose
+from models.jobs import Job, JobStatus
+from models.loyalty import LoyaltyAccount, Purchase
+from models.segments import SavedSegment
+from models.users import User
+from services import consent
+from services.access import sees_everything
+from services.campaigns.texts import MAX_BUTTONS, Values, check, parse_button
+from services.errors import DomainError, NotFound
+from services.loyalty.settings import program
+from services.queue import enqueue
+from services.segments import query, saved
+from services.segments.conditions import Conditions
+from services.timezones import zone_of
+from services.users import SUPPORTED_LANGUAGES, resolve_language
+
+STEP_JOB = "campaign.step"  # scheduler/campaigns.py
+WEEK = timedelta(days=7)
+DEFAULT_CAP = 2
+MAX_CAP = 50
+QUIET_FROM, QUIET_UNTIL = 21, 10  # no marketing message from 21:00 to 10:00, the recipient's time
+RESULT_DAYS = 7  # purchases and unsubscribes counted this long after a message was sent
+OPEN = (CampaignStatus.sending, CampaignStatus.paused)
+WALL = "%Y-%m-%dT%H:%M"
+EARLIEST_OFFSET = timedelta(hours=14)  # the easternmost time zone is UTC+14
+LEFT = (DeliveryStatus.queued, DeliveryStatus.sending)
+
+
+# --- the weekly limit ---
+
+
+async def weekly_cap(session: AsyncSession) -> int:
+    row = await session.get(CampaignSettings, 1)
+    return DEFAULT_CAP if row is None else row.weekly_cap
+
+
+async def set_weekly_cap(session: AsyncSession, viewer: User, text: str | None, now: datetime) -> int:
+    """An admin sets the limit: a whole number 1..MAX_CAP of marketing messages per client per 7 days."""
+    if not sees_everything(viewer):
+        raise DomainError("not_allowed")
+    raw = (text or "").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CAP:
+        raise DomainError("campaign_cap_invalid", limit=MAX_CAP)
+    row = await session.get(CampaignSettings, 1)
+    if row is None:
+        session.add(CampaignSettings(id=1, weekly_cap=int(raw), updated_at=now))
+    else:
+        row.weekly_cap, row.updated_at = int(raw), now
+    await session.flush()
+    return int(raw)
+
+
+async def sent_lately(session: AsyncSession, client_id: int, now: datetime) -> int:
+    """Marketing messages this client got in the last 7 days (an index range); one whose send was
+    interrupted by a crash ("unknown") may have arrived, so it counts too."""
+    q = select(func.count()).where(
+        CampaignDelivery.client_id == client_id,
+        CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
+        CampaignDelivery.at > now - WEEK,
+    )
+    return int(await session.scalar(q) or 0)
+
+
+# --- quiet hours ---
+
+
+def wait_until(now: datetime, tz_name: str | None, default_tz: str) -> datetime | None:
+    """None when a marketing message may go now in that time zone; else the next QUIET_UNTIL:00 there
+    (UTC)."""
+    zone = zone_of(tz_name, default_tz)
+    local = now.astimezone(zone)
+    if QUIET_UNTIL <= local.hour < QUIET_FROM:
+        return None
+    day = local.date() if local.hour < QUIET_UNTIL else local.date() + timedelta(days=1)
+    at = datetime(day.year, day.month, day.day, QUIET_UNTIL, tzinfo=zone)
+    return at.astimezone(now.tzinfo)
+
+
+# --- the audience ---
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    segment: SavedSegment | None  # None: every client the viewer sees
+    conditions: Conditions
+
+
+async def audience(session: AsyncSession, viewer: User, segment_id: int | None) -> Audience:
+    if not segment_id:
+        return Audience(None, Conditions())
+    segment = await saved.visible(session, viewer, segment_id)
+    return Audience(segment, saved.conditions_of(segment))
+
+
+async def reachable(session: AsyncSession, viewer: User, aud: Audience, basis: query.Basis) -> int:
+    """How many of the audience an offer may reach now (linked, not blocked, consent given)."""
+    return await query.reachable(session, aud.conditions, viewer, basis, Purpose.marketing)
+
+
+async def create_draft(
+    session: AsyncSession, viewer: User, aud: Audience, default_language: str, now: datetime
+) -> Campaign:
+    campaign = Campaign(
+        created_by=viewer.id,
+        segment_id=aud.segment.id if aud.segment is not None else None,
+        segment_name=aud.segment.name if aud.segment is not None else None,
+        texts={},
+        default_language=default_language,
+        interested=False,
+        status=CampaignStatus.draft,
+        runs=0,
+        errors_in_row=0,
+        created_at=now,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def of_viewer(session: AsyncSession, viewer: User, campaign_id: int) -> Campaign:
+    """A campaign its creator or an admin may act on."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or (campaign.created_by != viewer.id and not sees_everything(viewer)):
+        raise NotFound()
+    return campaign
+
+
+async def draft_of(session: AsyncSession, viewer: User, campaign_id: int) -> Campaign:
+    campaign = await of_viewer(session, viewer, campaign_id)
+    if campaign.status != CampaignStatus.draft:
+        raise DomainError("campaign_started")
+    return campaign
+
+
+def set_text(campaign: Campaign, language: str, text: str) -> None:
+    if language not in SUPPORTED_LANGUAGES:
+        raise DomainError("unsupported_language")
+    campaign.texts = {**campaign.texts, language: check(text, caption=campaign.media_kind is not None)}
+
+
+def set_media(campaign: Campaign, kind: str | None, file_id: str | None) -> None:
+    """The photo or document the default language's message came with (None: text only)."""
+    if kind not in (None, "photo", "document") or (kind is None) != (file_id is None):
+        raise DomainError("campaign_media_invalid")
+    campaign.media_kind, campaign.media_file_id = kind, file_id
+
+
+def add_button(campaign: Campaign, text: str | None) -> None:
+    if len(campaign.buttons or []) >= MAX_BUTTONS:
+        raise DomainError("campaign_buttons_many", limit=MAX_BUTTONS)
+    campaign.buttons = [*(campaign.buttons or []), list(parse_button(text))]
+
+
+def schedule(campaign: Campaign, when: datetime | None, tz: str) -> None:
+    """Send at the wall-clock time `when` shows in `tz` (the composer's), in each recipient's own time
+    zone; None: now."""
+    campaign.scheduled_for = None if when is None else when.astimezone(zone_of(tz)).strftime(WALL)
+
+
+def wall_time(campaign: Campaign) -> datetime | None:
+    return datetime.strptime(campaign.scheduled_for, WALL) if campaign.scheduled_for else None
+
+
+def scheduled_at(campaign: Campaign, tz: str | None, default_tz: str) -> datetime | None:
+    """The moment (UTC) its wall-clock time comes in that time zone."""
+    wall = wall_time(campaign)
+    return None if wall is None else wall.replace(tzinfo=zone_of(tz, default_tz)).astimezone(UTC)
+
+
+# --- start, pause, resume, cancel ---
+
+
+async def start(
+    session: AsyncSession, viewer: User, campaign_id: int, basis: query.Basis, now: datetime, tz: str
+) -> int:
+    """Send: the audience becomes one queued delivery row per reachable client, in one statement, and
+    the first step of the sending is queued. Only one press starts it (a conditional update)."""
+    campaign = await of_viewer(session, viewer, campaign_id)
+    if campaign.status != CampaignStatus.draft:
+        raise DomainError("campaign_started")
+    if not campaign.texts.get(campaign.default_language):
+        raise DomainError("campaign_text_empty")
+    aud = (
+        await audience(session, viewer, campaign.segment_id)
+        if campaign.segment_id
+        else Audience(None, Conditions())
+    )
+    if campaign.segment_name is not None and campaign.segment_id is None:
+        raise DomainError("campaign_segment_gone")
+    if await reachable(session, viewer, aud, basis) == 0:
+        raise DomainError("campaign_audience_empty")
+    first = now
+    if (mine := scheduled_at(campaign, tz, tz)) is not None:
+        if mine <= now:  # the time passed while the preview was open
+            raise DomainError("time_past")
+        first = max(now, mine - EARLIEST_OFFSET)  # nobody's wall clock shows it before then
+    claimed = await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.draft)
+        .values(status=CampaignStatus.sending, started_at=now, runs=1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise DomainError("campaign_started")
+    ids = query.reachable_clients_of(aud.conditions, viewer, basis, Purpose.marketing).subquery()
+    rows = select(
+        literal(campaign.id),
+        ids.c.id,
+        literal(DeliveryStatus.queued.value),
+        literal(first, CampaignDelivery.send_after.type),
+    )
+    inserted = await session.execute(
+        CampaignDelivery.__table__.insert().from_select(
+            ["campaign_id", "client_id", "status", "send_after"], rows
+        )
+    )
+    await enqueue(session, STEP_JOB, {"campaign_id": campaign.id}, first, key=f"{STEP_JOB}:{campaign.id}:1")
+    await session.refresh(campaign)
+    return int(inserted.rowcount or 0)
+
+
+async def pause(session: AsyncSession, viewer: User, campaign_id: int) -> Campaign:
+    campaign = await of_viewer(session, viewer, campaign_id)
+    done = await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.sending)
+        .values(status=CampaignStatus.paused)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise DomainError("campaign_not_sending")
+    await session.refresh(campaign)
+    return campaign
+
+
+async def resume(session: AsyncSession, viewer: User, campaign_id: int, now: datetime) -> Campaign:
+    campaign = await of_viewer(session, viewer, campaign_id)
+    done = await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.paused)
+        .values(status=CampaignStatus.sending, runs=Campaign.runs + 1, errors_in_row=0)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise DomainError("campaign_not_paused")
+    await session.refresh(campaign)
+    key = f"{STEP_JOB}:{campaign.id}:{campaign.runs}"
+    await enqueue(session, STEP_JOB, {"campaign_id": campaign.id}, now, key=key)
+    return campaign
+
+
+async def cancel(session: AsyncSession, viewer: User, campaign_id: int, now: datetime) -> Campaign:
+    campaign = await of_viewer(session, viewer, campaign_id)
+    done = await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status.in_(OPEN))
+        .values(status=CampaignStatus.cancelled, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise DomainError(
+            "campaign_cancelled" if campaign.status == CampaignStatus.cancelled else "campaign_over"
+        )
+    await session.refresh(campaign)
+    return campaign
+
+
+# --- the engine's bookkeeping (each in its own short transaction) ---
+
+
+async def take_over(session: AsyncSession, campaign_id: int, runner: int) -> Campaign | None:
+    """A step begins: it becomes the campaign's runner, and rows left "sending" by a step that is no
+    longer running (its process died: this very job run before, or another that ended) become
+    "unknown": maybe delivered, so never sent again. A row of an older step still running (a Resume
+    right after a Pause) is left to it: it stops after that send. None when the campaign isn't sending."""
+    campaign = await session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
+    if campaign is None or campaign.status != CampaignStatus.sending:
+        return None
+    campaign.runner = runner
+    alive = exists().where(
+        Job.id == CampaignDelivery.claimed_by, Job.id != runner, Job.status == JobStatus.running
+    )
+    await session.execute(
+        update(CampaignDelivery)
+        .where(
+            CampaignDelivery.campaign_id == campaign_id,
+            CampaignDelivery.status == DeliveryStatus.sending,
+            ~alive,
+        )
+        .values(status=DeliveryStatus.unknown, error="the bot stopped during the send")
+        .execution_options(synchronize_session=False)
+    )
+    return campaign
+
+
+async def still_mine(session: AsyncSession, campaign_id: int, runner: int) -> bool:
+    row = (
+        await session.execute(select(Campaign.status, Campaign.runner).where(Campaign.id == campaign_id))
+    ).one_or_none()
+    return row is not None and row[0] == CampaignStatus.sending and row[1] == runner
+
+
+async def due_rows(session: AsyncSession, campaign_id: int, now: datetime, limit: int) -> list[int]:
+    q = (
+        select(CampaignDelivery.id)
+        .where(
+            CampaignDelivery.campaign_id == campaign_id,
+            CampaignDelivery.status == DeliveryStatus.queued,
+            CampaignDelivery.send_after <= now,
+        )
+        .order_by(CampaignDelivery.send_after, CampaignDelivery.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(q)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A row claimed for sending (committed as "sending" before the send): whom, in which language."""
+
+    delivery_id: int
+    client_id: int
+    chat_id: int
+    language: str
+    values: Values
+
+
+async def claim(
+    session: AsyncSession,
+    campaign: Campaign,
+    delivery_id: int,
+    runner: int,
+    now: datetime,
+    default_tz: str,
+    cap: int,
+) -> Outgoing | DeliveryStatus | None:
+    """Check one due row at the moment it would leave. Marks it no_consent / capped / blocked, or
+    queues it again for the end of the recipient's quiet hours (returns that status), or claims it:
+    "sending" (returns what to send). None when the row is no longer queued."""
+    row = await session.get(CampaignDelivery, delivery_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != DeliveryStatus.queued:
+        return None
+    client = await session.get(Client, row.client_id)
+    user = await session.get(User, client.telegram_id) if client is not None and client.telegram_id else None
+    status: DeliveryStatus | None = None
+    zone = client.timezone or (user.timezone if user else None) if client is not None else None
+    if client is not None and (at := scheduled_at(campaign, zone, default_tz)) is not None and now < at:
+        row.send_after = at  # the time chosen, on this recipient's clock
+        await session.flush()
+        return DeliveryStatus.queued
+    if client is None or client.merged_into_id is not None or client.telegram_id is None:
+        status = DeliveryStatus.no_consent
+    elif not await consent.allowed(session, client.id, Purpose.marketing):
+        status = DeliveryStatus.no_consent
+    elif user is not None and not user.reachable:
+        status = DeliveryStatus.blocked
+    elif (
+        later := wait_until(now, client.timezone or (user.timezone if user else None), default_tz)
+    ) is not None:
+        row.send_after = later
+        await session.flush()
+        return DeliveryStatus.queued
+    elif await sent_lately(session, client.id, now) >= cap:
+        status = DeliveryStatus.capped
+    if status is not None:
+        row.status, row.at = status, now
+        await session.flush()
+        return status
+    assert client is not None and client.telegram_id is not None
+    row.status, row.at, row.claimed_by = DeliveryStatus.sending, now, runner
+    await session.flush()
+    if user is not None:
+        language = resolve_language(user, user.tg_language, campaign.default_language)
+    else:
+        language = client.language if client.language in SUPPORTED_LANGUAGES else campaign.default_language
+    return Outgoing(row.id, client.id, client.telegram_id, language, await values_of(session, client))
+
+
+def text_for(campaign: Campaign, language: str) -> str:
+    return campaign.texts.get(language) or campaign.texts[campaign.default_language]
+
+
+async def values_of(session: AsyncSession, client: Client) -> Values:
+    account = await session.get(LoyaltyAccount, client.id)
+    spend = account.total_spend if account is not None else 0
+    tier, _next = (await program(session)).tier_for(spend)  # type: ignore[arg-type]
+    owner = await session.get(User, client.owner_id)
+    first = (client.name or "").split()
+    return Values(
+        first_name=first[0] if first else "",
+        points=account.balance if account is not None else 0,
+        tier=tier.name,
+        manager=owner.display_name if owner is not None else "",
+    )
+
+
+async def sample(session: AsyncSession, viewer: User, campaign: Campaign, basis: query.Basis) -> Values:
+    """The values of the first reachable client of the audience (the preview's sample recipient)."""
+    aud = await audience(session, viewer, campaign.segment_id)
+    q = (
+        query.reachable_clients_of(aud.conditions, viewer, basis, Purpose.marketing)
+        .order_by(Client.id)
+        .limit(1)
+    )
+    client_id = await session.scalar(q)
+    client = await session.get(Client, client_id) if client_id is not None else None
+    if client is None:
+        return Values(
+            first_name=viewer.first_name or "",
+            points=0,
+            tier=basis.tiers[0].name,
+            manager=viewer.display_name,
+        )
+    return await values_of(session, client)
+
+
+async def record(
+    session: AsyncSession,
+    delivery_id: int,
+    status: DeliveryStatus,
+    now: datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    await session.execute(
+        update(CampaignDelivery)
+        .where(CampaignDelivery.id == delivery_id, CampaignDelivery.status == DeliveryStatus.sending)
+        .values(status=status, at=now, tg_message_id=message_id, error=error[:200] if error else None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def last_error(session: AsyncSession, campaign_id: int) -> str:
+    q = (
+        select(CampaignDelivery.error)
+        .where(CampaignDelivery.campaign_id == campaign_id, CampaignDelivery.status == DeliveryStatus.failed)
+        .order_by(CampaignDelivery.at.desc(), CampaignDelivery.id.desc())
+        .limit(1)
+    )
+    return (await session.scalar(q)) or "?"
+
+
+async def sending_elsewhere(session: AsyncSession, campaign_id: int) -> bool:
+    q = select(CampaignDelivery.id).where(
+        CampaignDelivery.campaign_id == campaign_id, CampaignDelivery.status == DeliveryStatus.sending
+    )
+    return await session.scalar(q.limit(1)) is not None
+
+
+async def next_due(session: AsyncSession, campaign_id: int) -> datetime | None:
+    q = select(func.min(CampaignDelivery.send_after)).where(
+        CampaignDelivery.campaign_id == campaign_id, CampaignDelivery.status == DeliveryStatus.queued
+    )
+    return await session.scalar(q)
+
+
+async def revive(session: AsyncSession, now: datetime) -> int:
+    """The planner's safety net: a campaign still sending with no step queued or running (its last
+    step gave up after its attempts) gets a new step. Returns how many were queued."""
+    ids = (await session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.sending))).all()
+    queued = 0
+    for campaign_id in ids:
+        prefix = f"{STEP_JOB}:{campaign_id}:"
+        live = await session.scalar(
+            select(Job.id)
+            .where(
+                Job.kind == STEP_JOB,
+                Job.idempotency_key.startswith(prefix, autoescape=True),
+                Job.status.in_((JobStatus.pending, JobStatus.running)),
+            )
+            .limit(1)
+        )
+        if live is None:
+            key = f"{prefix}revive:{now:%Y%m%d%H%M%S}"
+            queued += await enqueue(session, STEP_JOB, {"campaign_id": campaign_id}, now, key=key)
+    return queued
+
+
+# --- counts and results ---
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    by_status: dict[DeliveryStatus, int]
+
+    def __getitem__(self, status: DeliveryStatus) -> int:
+        return self.by_status.get(status, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def left(self) -> int:
+        return sum(self[s] for s in LEFT)
+
+
+async def counts(session: AsyncSession, campaign_id: int) -> Counts:
+    q = (
+        select(CampaignDelivery.status, func.count())
+        .where(CampaignDelivery.campaign_id == campaign_id)
+        .group_by(CampaignDelivery.status)
+    )
+    return Counts({DeliveryStatus(s): int(n) for s, n in (await session.execute(q)).all()})
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    campaign: Campaign
+    counts: Counts
+    clicks: int
+    unsubscribed: int  # recipients who withdrew offers consent within RESULT_DAYS after theirs
+    buyers: int  # recipients who bought within RESULT_DAYS after theirs
+    purchases: int
+
+
+async def results(session: AsyncSession, viewer: User, limit: int = 10) -> list[Result]:
+    """The latest started campaigns the viewer may see (admins: all, managers: their own)."""
+    q = select(Campaign).where(Campaign.status != CampaignStatus.draft)
+    if not sees_everything(viewer):
+        q = q.where(Campaign.created_by == viewer.id)
+    campaigns = (await session.scalars(q.order_by(Campaign.id.desc()).limit(limit))).all()
+    return [await result_of(session, c) for c in campaigns]
+
+
+async def result_of(session: AsyncSession, campaign: Campaign) -> Result:
+    """Its counts, clicks, and what its recipients did within RESULT_DAYS after their message: the
+    candidates are read between the first send and the last one plus RESULT_DAYS (an index range),
+    and each is kept when it falls within RESULT_DAYS after that recipient's own message."""
+    clicks = await session.scalar(select(func.count()).where(CampaignClick.campaign_id == campaign.id))
+    sent = CampaignDelivery.__table__.alias("sent_delivery")
+    window = [sent.c.campaign_id == campaign.id, sent.c.status == DeliveryStatus.sent.value]
+    first, last = (
+        await session.execute(select(func.min(sent.c.at), func.max(sent.c.at)).where(*window))
+    ).one()
+    unsubscribed, buyers, purchases = 0, 0, 0
+    if first is not None:
+        end, span = last + timedelta(days=RESULT_DAYS), timedelta(days=RESULT_DAYS)
+        events = await session.execute(
+            select(ConsentEvent.client_id, ConsentEvent.at, sent.c.at)
+            .join(sent, and_(sent.c.client_id == ConsentEvent.client_id, ConsentEvent.at >= sent.c.at))
+            .where(
+                *window,
+                ConsentEvent.purpose == Purpose.marketing,
+                ConsentEvent.granted.is_(False),
+                ConsentEvent.at >= first,
+                ConsentEvent.at < end,
+            )
+        )
+        unsubscribed = len({client for client, at, since in events.all() if at < since + span})
+        bought = await session.execute(
+            select(Purchase.client_id, Purchase.created_at, sent.c.at)
+            .join(sent, and_(sent.c.client_id == Purchase.client_id, Purchase.created_at >= sent.c.at))
+            .where(*window, Purchase.created_at >= first, Purchase.created_at < end)
+        )
+        kept = [client for client, at, since in bought.all() if at < since + span]
+        buyers, purchases = len(set(kept)), len(kept)
+    return Result(
+        campaign, await counts(session, campaign.id), int(clicks or 0), unsubscribed, buyers, purchases
+    )
+
+
+async def click(session: AsyncSession, campaign_id: int, telegram_id: int, now: datetime) -> bool:
+    """A press of "I'm interested" by a recipient: recorded once per person. False: already recorded."""
+    client = await session.scalar(select(Client).where(Client.telegram_id == telegram_id))
+    if client is None:
+        raise NotFound()
+    got = await session.scalar(
+        select(CampaignDelivery.id).where(
+            CampaignDelivery.campaign_id == campaign_id,
+            CampaignDelivery.client_id == client.id,
+            CampaignDelivery.status == DeliveryStatus.sent,
+        )
+    )
+    if got is None:
+        raise NotFound()
+    existing = await session.scalar(
+        select(CampaignClick.id).where(
+            CampaignClick.campaign_id == campaign_id, CampaignClick.client_id == client.id
+        )
+    )
+    if existing is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(CampaignClick(campaign_id=campaign_id, client_id=client.id, at=now))
+    except IntegrityError:  # pressed twice at once: the other press recorded it
+        return False
+    return True
