@@ -26,6 +26,8 @@ def build_registry() -> JobRegistry:
     registry.add(loyalty.BIRTHDAY, loyalty.birthday)
     registry.add(surveys_service.SEND_JOB, surveys.survey_send)
     registry.add(updates.CLEANUP, updates.cleanup)
+    registry.add(imports.READ, imports.read_file)
+    registry.add(imports.CHECK, imports.check)
     registry.add(imports.APPLY, imports.apply)
     registry.add(analytics.NIGHTLY, analytics.nightly)
     registry.add(analytics.MANUAL, analytics.manual)

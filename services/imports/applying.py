@@ -40,13 +40,13 @@ async def apply_batch(
     region: str,
     zone: ZoneInfo,
     currency: str,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> bool:
     """Apply the next batch; True while rows remain. The import is done (and its rows dropped) after
     the last one."""
     if imp.status != ImportStatus.applying:
         return False
-    rows = await rows_of(session, imp.id, after=imp.cursor, limit=batch)
+    rows = await rows_of(session, imp.id, after=imp.cursor, limit=batch or BATCH)
     if not rows:
         imp.status = ImportStatus.done
         imp.finished_at = now

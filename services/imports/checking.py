@@ -9,7 +9,7 @@ kind of key per chunk of rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client, ClientPhone, ClientStatus
-from models.imports import Import, ImportRow
+from models.imports import Import, ImportRow, ImportStatus
 from models.loyalty import Purchase
 from models.users import STAFF_ROLES, User
 from services import access, phones
@@ -39,12 +39,13 @@ normalize_phone = lru_cache(maxsize=250_000)(phones.normalize)
 # version) -> row number -> its parsed client or the reason it is invalid. The apply takes each row
 # out as its batch uses it; a miss (another process, a restart, a changed mapping) parses again.
 _parsed: dict[tuple[int, int], dict[int, Any]] = {}
-LOOKUP_CHUNK = 900
+LOOKUP_CHUNK = 900  # values in one IN (...): under SQLite's oldest variable limit
+CHUNK = 5000  # rows checked at a time by the dry run (and shown as its progress)
 
 
 def forget(import_id: int) -> None:
     for key in [k for k in _parsed if k[0] == import_id]:
-        del _parsed[key]  # values in one IN (...): under SQLite's oldest variable limit
+        del _parsed[key]
 
 
 SOURCE = "import"
@@ -385,6 +386,83 @@ async def rows_of(
     return [(r[0], list(r[1])) for r in (await session.execute(stmt)).all()]
 
 
+async def rows_numbered(
+    session: AsyncSession, import_id: int, numbers: Iterable[int]
+) -> dict[int, list[str]]:
+    """The cells of the rows with these numbers (the invalid ones, for the errors file)."""
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(sorted(set(numbers))):
+        stmt = select(ImportRow.row_no, ImportRow.cells).where(
+            ImportRow.import_id == import_id, ImportRow.row_no.in_(chunk)
+        )
+        found.update((r[0], list(r[1])) for r in (await session.execute(stmt)).all())
+    return found
+
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+async def check_all(
+    session: AsyncSession,
+    imp: Import,
+    actor: User,
+    now: datetime,
+    *,
+    region: str,
+    zone: ZoneInfo,
+    currency: str,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Outcome, str]:
+    """Every row checked, nothing written (not even the import: a long check never holds a write lock):
+    the outcome and how the file's a/b/yyyy dates read. `progress(done, total)` after each chunk."""
+    rows = await rows_of(session, imp.id)
+    date_columns = [i for i, m in enumerate(imp.mapping) if m in ("date", "birthday")]
+    order = fields.slash_order([r[i] for _, r in rows for i in date_columns if i < len(r)])
+    c = await checker(
+        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
+    )
+    c.order = order
+    total = Outcome()
+    _parsed.clear()
+    if imp.kind == fields.CLIENTS:
+        c.remember = True
+        _parsed[(imp.id, imp.version)] = {}
+    chunk = chunk or CHUNK
+    for start in range(0, len(rows), chunk):
+        total.extend(await c.check(rows[start : start + chunk]))
+        if progress is not None:
+            await progress(min(start + chunk, len(rows)), len(rows))
+    total.invalid.sort(key=lambda item: item[0])
+    return total, order
+
+
+def _figures(outcome: Outcome, order: str, version: int, now: datetime) -> dict[str, Any]:
+    return {
+        "date_order": order,
+        "to_add": len(outcome.add),
+        "known": len(outcome.known),
+        "invalid": len(outcome.invalid),
+        "status": ImportStatus.checked,
+        "checked_version": version,
+        "updated_at": now,
+    }
+
+
+async def record(
+    session: AsyncSession, import_id: int, version: int, outcome: Outcome, order: str, now: datetime
+) -> bool:
+    """The dry-run job's figures, written only if the import is still being checked at that version (a
+    cancel or a newer file meanwhile wins). False when it wasn't."""
+    moved = await session.execute(
+        update(Import)
+        .where(Import.id == import_id, Import.version == version, Import.status == ImportStatus.checking)
+        .values(**_figures(outcome, order, version, now))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)
+
+
 async def dry_run(
     session: AsyncSession,
     imp: Import,
@@ -394,25 +472,13 @@ async def dry_run(
     region: str,
     zone: ZoneInfo,
     currency: str,
-    chunk: int = 5000,
+    chunk: int | None = None,
 ) -> Outcome:
-    """Every row checked, nothing written but the import's figures (and its date order)."""
-    rows = await rows_of(session, imp.id)
-    date_columns = [i for i, m in enumerate(imp.mapping) if m in ("date", "birthday")]
-    imp.date_order = fields.slash_order([r[i] for _, r in rows for i in date_columns if i < len(r)])
-    c = await checker(
-        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
+    """Every row checked, nothing written but the import's figures (and its date order), in the
+    caller's transaction (scripts and tests; the bot's dry run is the job's check_all and record)."""
+    outcome, order = await check_all(
+        session, imp, actor, now, region=region, zone=zone, currency=currency, chunk=chunk
     )
-    total = Outcome()
-    _parsed.clear()
-    if imp.kind == fields.CLIENTS:
-        c.remember = True
-        _parsed[(imp.id, imp.version)] = {}
-    for start in range(0, len(rows), chunk):
-        total.extend(await c.check(rows[start : start + chunk]))
-    total.invalid.sort(key=lambda item: item[0])
-    imp.to_add, imp.known, imp.invalid = len(total.add), len(total.known), len(total.invalid)
-    imp.status = "checked"
-    imp.checked_version = imp.version
-    imp.updated_at = now
-    return total
+    for name, value in _figures(outcome, order, imp.version, now).items():
+        setattr(imp, name, value)
+    return outcome
