@@ -4,7 +4,8 @@ apply's progress) and the rows read from the file.
 The file is read once, into rows, by a job (the person's update only accepts it); the mapping is
 chosen on those rows, the dry run is a job too, and the apply job then walks the rows in batches. Each
 batch commits together with `cursor` (the last row applied), so a retried or restarted apply continues
-after the last committed batch and never inserts a row twice.
+after the last committed batch and never inserts a row twice. Rows of an import left unfinished are
+dropped by a nightly clean-up (status `expired`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ImportStatus:
     cancelled = "cancelled"
     # The file couldn't be read (`rows` 0), or a job stopped for good; what an apply wrote stays.
     failed = "failed"
+    expired = "expired"  # left unfinished and untouched for days: its rows were dropped
 
 
 class Import(Base):

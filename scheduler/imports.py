@@ -1,5 +1,5 @@
 """The jobs of an import (scheduler/jobs.py registers them by kind): reading the file, the dry run, the
-apply.
+apply, and the nightly clean-up of imports left unfinished.
 
 - The read job downloads the accepted file by its Telegram id, reads it off the event loop and stages
   its rows in one transaction of its own (a conditional move from reading to read: a job killed
@@ -18,7 +18,8 @@ apply.
 
 A job that ends for good (PermanentError, or its last attempt failing) doesn't leave the import
 waiting: an apply or a read fails, a dry run goes back to the mapping, and the person is told in the
-job's message what was done.
+job's message what was done. The nightly clean-up also catches an import whose job the queue gave up on
+without running it (a worker that kept dying), and expires imports left untouched for a week.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from services.errors import DomainError
 from services.imports import applying, checking, reading, staging
 from services.imports.staging import APPLY_JOB, CHECK_JOB, READ_JOB, apply_key
 from services.queue import PermanentError, enqueue
-from services.timezones import zone_of
+from services.timezones import next_local_occurrence, zone_of
 from services.users import resolve_language
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 READ = READ_JOB
 CHECK = CHECK_JOB
 APPLY = APPLY_JOB
+CLEANUP = "import_cleanup"
+CLEANUP_HOUR, CLEANUP_MINUTE = 4, 10
+CLEANUP_BATCH = 50  # imports expired per run; a longer backlog goes on in a follow-up run
 PROGRESS_SECONDS = 3.0  # a progress message is edited at most this often
 LEASE = timedelta(minutes=5)
 _shown: dict[int, float] = {}  # import id -> when its apply progress was last shown (monotonic)
@@ -308,3 +312,23 @@ async def _apply(ctx: JobContext, import_id: int) -> str:
         key=f"{apply_key(imp.id)}:{imp.cursor}:{imp.status}",
     )
     return f"rows to {imp.cursor}"[:32]
+
+
+# --- the clean-up ---
+
+
+async def plan_cleanup(session: AsyncSession, now: datetime, default_tz: str) -> bool:
+    """The clean-up of imports left unfinished, once a local night of the default time zone."""
+    due = next_local_occurrence(CLEANUP_HOUR, default_tz, now, minute=CLEANUP_MINUTE)
+    return await enqueue(session, CLEANUP, {}, due, key=f"{CLEANUP}:{due.date().isoformat()}")
+
+
+async def cleanup(ctx: JobContext) -> str:
+    """Imports whose job ended for good unseen are given up (and the person told), each in a
+    transaction of its own before this run writes anything; then the abandoned ones expire."""
+    for import_id in await staging.stuck(ctx.session, ctx.now):
+        await give_up(ctx.deps, import_id, ctx.now)
+    expired, more = await staging.expire_abandoned(ctx.session, ctx.now, CLEANUP_BATCH)
+    if more:
+        await enqueue(ctx.session, CLEANUP, {}, ctx.now, key=f"{CLEANUP}:{ctx.job.id}")
+    return f"expired {expired}"

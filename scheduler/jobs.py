@@ -29,6 +29,7 @@ def build_registry() -> JobRegistry:
     registry.add(imports.READ, imports.read_file)
     registry.add(imports.CHECK, imports.check)
     registry.add(imports.APPLY, imports.apply)
+    registry.add(imports.CLEANUP, imports.cleanup)
     registry.add(analytics.NIGHTLY, analytics.nightly)
     registry.add(analytics.MANUAL, analytics.manual)
     registry.add(reports_jobs.ROLLUP, reports_jobs.reports_rollup)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from scheduler.imports import plan_cleanup as plan_imports_cleanup
 from scheduler.queue import JobQueue
 from scheduler.recurring import (
     plan_admin_digests,
@@ -76,6 +77,7 @@ class Scheduler:
             ("the clean-up of handled updates", lambda db: plan_updates_cleanup(db, now, tz)),
             ("the nightly RFM run", lambda db: plan_rfm_nightly(db, now, tz)),
             ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
+            ("the clean-up of abandoned imports", lambda db: plan_imports_cleanup(db, now, tz)),
         ]
 
     async def plan(self) -> None:

@@ -87,6 +87,7 @@ def error(e: DomainError) -> str:
         "import_done": lambda: _("This import has been applied already; nothing was added twice."),
         "import_cancelled": lambda: _("This import was cancelled. Send /import to start again."),
         "import_failed": lambda: _("This import stopped with an error. Send /import to start again."),
+        "import_expired": lambda: expired_text(),
         "import_missing_field": lambda: _(
             "No column is mapped to “{field}” yet, and the import needs it. Press a column to choose."
         ).format(field=h(field_label(str(e.params.get("field", ""))))),
@@ -379,6 +380,12 @@ def cancelled_text() -> str:
     return _("Import cancelled. Nothing was written.")
 
 
+def expired_text() -> str:
+    return _(
+        "This import was left unfinished for a week, so its rows were dropped. Send /import to start again."
+    )
+
+
 def state_text(imp: Import, sample: Sequence[str]) -> str:
     """The import's current screen (after a stale button)."""
     if imp.status == ImportStatus.done:
@@ -387,6 +394,8 @@ def state_text(imp: Import, sample: Sequence[str]) -> str:
         return progress_text(imp)
     if imp.status == ImportStatus.cancelled:
         return cancelled_text()
+    if imp.status == ImportStatus.expired:
+        return expired_text()
     if imp.status == ImportStatus.reading:
         return reading_text(imp)
     if imp.status == ImportStatus.checking:

@@ -1,15 +1,17 @@
 """A staged import and the steps a person takes on it: the file accepted (read and staged by a job), what
 it holds, the columns' mapping, the points option, the start of the dry run (a job) and of the apply (a
-job). Every step checks the version the person's button carries, so a stale button changes nothing."""
+job). Every step checks the version the person's button carries, so a stale button changes nothing.
+Imports left unfinished are expired by a nightly clean-up, which drops their rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.imports import Import, ImportRow, ImportStatus
+from models.jobs import Job, JobStatus
 from models.users import User
 from services import access, queue
 from services.errors import DomainError
@@ -20,9 +22,12 @@ READ_JOB = "import_read"
 CHECK_JOB = "import_check"
 APPLY_JOB = "import_apply"
 OPEN = (ImportStatus.read, ImportStatus.checked)  # the steps of the mapping and the dry run are possible
-# Not applied and not given up: a newer file replaces it.
+# Not applied and not given up: a newer file replaces it, the clean-up expires it when left untouched.
 UNFINISHED = (ImportStatus.reading, ImportStatus.read, ImportStatus.checking, ImportStatus.checked)
 WORKING = (ImportStatus.reading, ImportStatus.checking, ImportStatus.applying)  # a job is on it
+EXPIRE_AFTER = timedelta(days=7)
+# A job of a working import still queued after this long has ended for good (retries take hours at most).
+STUCK_AFTER = timedelta(days=1)
 INSERT_CHUNK = 5000
 
 
@@ -172,6 +177,7 @@ CLOSED = {
     ImportStatus.done: "import_done",
     ImportStatus.cancelled: "import_cancelled",
     ImportStatus.failed: "import_failed",
+    ImportStatus.expired: "import_expired",
 }
 # Refusals that say a job is on the import: the job will show its result in the message.
 BUSY = ("import_reading", "import_checking", "import_applying")
@@ -288,3 +294,55 @@ async def give_up(session: AsyncSession, import_id: int, now: datetime) -> Impor
     imp.updated_at = now
     await session.flush()
     return imp
+
+
+async def expire_abandoned(session: AsyncSession, now: datetime, limit: int) -> tuple[int, bool]:
+    """Imports not applied and untouched for EXPIRE_AFTER: expired, their rows dropped. Returns how
+    many, and whether more remain (up to `limit` at a time)."""
+    stmt = (
+        select(Import.id)
+        .where(Import.status.in_(UNFINISHED), Import.updated_at < now - EXPIRE_AFTER)
+        .order_by(Import.id)
+        .limit(limit + 1)
+    )
+    ids = list((await session.scalars(stmt)).all())
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if ids:
+        await session.execute(delete(ImportRow).where(ImportRow.import_id.in_(ids)))
+        await session.execute(
+            update(Import)
+            .where(Import.id.in_(ids), Import.status.in_(UNFINISHED))
+            .values(status=ImportStatus.expired, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids), more
+
+
+async def stuck(session: AsyncSession, now: datetime) -> list[int]:
+    """Imports a job was on, untouched for STUCK_AFTER, with no job of theirs still queued or running:
+    their job ended for good without saying so (a worker that kept dying is failed by the queue before
+    the job's own code runs)."""
+    ids = list(
+        (
+            await session.scalars(
+                select(Import.id).where(Import.status.in_(WORKING), Import.updated_at < now - STUCK_AFTER)
+            )
+        ).all()
+    )
+    if not ids:
+        return []
+    live = await session.scalars(
+        select(Job.idempotency_key).where(
+            Job.kind.in_((READ_JOB, CHECK_JOB, APPLY_JOB)),
+            Job.status.in_((JobStatus.pending, JobStatus.running)),
+        )
+    )
+    busy = {_import_of(key) for key in live}
+    return [i for i in ids if i not in busy]
+
+
+def _import_of(key: str | None) -> int | None:
+    """The import a job's key names (import_<step>:<import id>[:...])."""
+    parts = (key or "").split(":")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None

@@ -2,12 +2,14 @@
 errors file downloaded and read, Apply (twice), the imported client found with /find; purchases; the
 bad files and inputs a person may send. The file is read, the dry run done and the rows applied by
 jobs (run here with the queue's drain), each showing its progress and result in a message; a job
-killed midway, and one that fails for good. Every test runs on SQLite and on PostgreSQL."""
+killed midway, one that fails for good, and the nightly clean-up of abandoned imports. Every test runs
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -19,7 +21,7 @@ from models.loyalty import Purchase
 from scheduler import imports as import_jobs
 from services import phones
 from services.imports import applying, checking, staging
-from services.queue import PermanentError
+from services.queue import PermanentError, enqueue
 from tests.support.people import client_record, manager_via_invite
 
 ANNA = 200
@@ -389,6 +391,58 @@ async def test_an_apply_whose_retries_run_out_is_marked_failed_and_told(app, tg,
     assert "❌ Импорт остановлен из-за ошибки" in told.text and "Обработано 0 из 3 строк:" in told.text
     assert "Остальные 3 строк не применены." in told.text
     assert (await the_import(app)).status == "failed" and await count(app, Client) == 0
+
+
+async def test_the_nightly_cleanup_expires_abandoned_imports(app, tg, admin, clock):
+    await admin.send("/start")
+    await upload_and_read(app, admin, "old.csv", rows_csv(3), caption="/import")
+    mapping = (await admin.press("👥 Клиенты")).last
+    start = clock.now()
+
+    def other(name: str, status: str, at, **values) -> Import:
+        return Import(user_id=admin.id, chat_id=admin.id, status=status, file_name=name, file_format="csv",
+                      headers=["name"], mapping=["name"], kind="clients", created_at=at, updated_at=at,
+                      **{"rows": 1} | values)  # fmt: skip
+
+    kept = [other("done.csv", "done", start - timedelta(days=30)), other("checked.csv", "checked", start)]
+    kept[1].updated_at = start + timedelta(days=2)
+    stuck = other("stuck.csv", "applying", start, rows=10, cursor=4, added=4)
+    async with app.session_factory() as s, s.begin():
+        s.add_all([*kept, stuck])
+        await s.flush()
+        s.add_all(ImportRow(import_id=i.id, row_no=2, cells=["x"]) for i in [*kept, stuck])
+    planner = dict(app.scheduler.planners())["the clean-up of abandoned imports"]
+    async with app.session_factory() as s, s.begin():
+        await planner(s)
+        await planner(s)  # planned twice (a restart, a second instance): one job
+    async with app.session_factory() as s:
+        planned = list(await s.scalars(select(Job).where(Job.kind == import_jobs.CLEANUP)))
+    assert [j.due_at.isoformat() for j in planned] == ["2026-03-11T01:10:00+00:00"]  # 04:10 in Moscow
+    clock.advance(days=3)
+    await app.queue.drain()  # the first night: nothing is a week old yet; the stuck apply is told
+    assert (await statuses(app))["old.csv"] == "read"
+    assert "❌ Импорт остановлен из-за ошибки: клиенты из stuck.csv." in admin.last.text
+    assert "Обработано 4 из 10 строк:" in admin.last.text
+    clock.advance(days=5)
+    async with app.session_factory() as s, s.begin():
+        await enqueue(s, import_jobs.CLEANUP, {}, clock.now(), key="import_cleanup:test")
+    await app.queue.drain()
+    async with app.session_factory() as s:
+        left = set(await s.scalars(select(ImportRow.import_id)))
+    assert await statuses(app) == {
+        "old.csv": "expired",
+        "done.csv": "done",
+        "checked.csv": "checked",  # touched 6 days ago: kept
+        "stuck.csv": "failed",
+    }
+    assert left == {kept[0].id, kept[1].id}
+    pressed = await admin.press("🔍 Проверить", message=mapping)
+    expired = (
+        "Этот импорт неделю оставался незавершённым, поэтому его строки удалены. "
+        "Отправьте /import, чтобы начать заново."
+    )
+    assert pressed.callback_answer.text == expired
+    assert summary_by_id(admin, mapping).text == expired and not summary_by_id(admin, mapping).buttons
 
 
 async def test_a_check_that_fails_for_good_goes_back_to_the_mapping(app, tg, admin, monkeypatch):
