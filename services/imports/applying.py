@@ -69,7 +69,7 @@ async def apply_batch(
     )
     out = await c.check(rows)
     if imp.kind == fields.CLIENTS:
-        await create_many(session, actor, [item for _row, item in out.add], now)
+        await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
     else:
         await _purchases(session, imp, actor, out.add, currency, now)
     values = {
