@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.imports import Import, ImportRow, ImportStatus
 from models.jobs import Job, JobStatus
 from models.users import User
 from services import access, queue
+from services.bulk import insert_rows
 from services.errors import DomainError
 from services.imports import fields, reading
 from services.imports.reading import Table
@@ -29,6 +30,7 @@ EXPIRE_AFTER = timedelta(days=7)
 # A job of a working import still queued after this long has ended for good (retries take hours at most).
 STUCK_AFTER = timedelta(days=1)
 INSERT_CHUNK = 5000
+ROW_COLUMNS = ("import_id", "row_no", "cells")
 
 
 def read_key(import_id: int) -> str:
@@ -127,9 +129,8 @@ async def fill(session: AsyncSession, imp: Import, table: Table, now: datetime) 
         return False
     for start in range(0, len(table.rows), INSERT_CHUNK):
         chunk = table.rows[start : start + INSERT_CHUNK]
-        await session.execute(
-            insert(ImportRow.__table__),
-            [{"import_id": imp.id, "row_no": n, "cells": cells} for n, cells in chunk],
+        await insert_rows(
+            session, ImportRow.__table__, ROW_COLUMNS, [(imp.id, n, cells) for n, cells in chunk]
         )
     await session.refresh(imp)
     return True
