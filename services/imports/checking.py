@@ -37,7 +37,8 @@ from services.imports.reading import FORMULA
 normalize_phone = lru_cache(maxsize=250_000)(phones.normalize)
 # The rows the last dry run parsed, for the apply that usually follows in the same process: (import id,
 # version) -> row number -> its parsed client or the reason it is invalid. The apply takes each row
-# out as its batch uses it; a miss (another process, a restart, a changed mapping) parses again.
+# out as its batch uses it (take_parsed), and reads the cells only of a batch with a miss (another
+# process, a restart, a changed mapping), which it parses again.
 _parsed: dict[tuple[int, int], dict[int, Any]] = {}
 LOOKUP_CHUNK = 900  # values in one IN (...): under SQLite's oldest variable limit
 CHUNK = 5000  # rows checked at a time by the dry run (and shown as its progress)
@@ -107,6 +108,12 @@ class Checker:
                 self.columns.setdefault(name, []).append(i)
         self.order = self.imp.date_order or "dm"
         self.admin = access.sees_everything(self.actor)
+        self.actor_id = self.actor.id
+        # A file's companies, sources, tags and statuses repeat from row to row: each distinct text is
+        # cleaned once (the clean_* functions are pure; a value they refuse is refused every time).
+        self._texts: dict[tuple[str, str], str | None] = {}
+        self._tags: dict[str, list[str]] = {}
+        self._statuses: dict[str, ClientStatus] = {}
 
     async def prepare(self) -> None:
         if self.imp.kind == fields.CLIENTS and self.admin and "owner" in self.columns:
@@ -134,9 +141,12 @@ class Checker:
         values = self.cells(row, name)
         return values[0] if values else ""
 
-    async def check(self, rows: Sequence[tuple[int, list[str]]]) -> Outcome:
+    async def check(
+        self, rows: Sequence[tuple[int, list[str]]], parsed: dict[int, Any] | None = None
+    ) -> Outcome:
+        """`parsed`: rows the dry run parsed already (take_parsed), not parsed again."""
         if self.imp.kind == fields.CLIENTS:
-            return await self._clients(rows)
+            return await self._clients(rows, parsed or {})
         return await self._purchases(rows)
 
     # --- clients ---
@@ -167,10 +177,10 @@ class Checker:
             name=client_fields.clean_name(name),
             phones=numbers,
             email=client_fields.clean_email(email) if email else None,
-            company=client_fields.clean_text(self.one(row, "company"), "company"),
-            position=client_fields.clean_text(self.one(row, "position"), "position"),
-            source=client_fields.clean_text(self.one(row, "source"), "source") or SOURCE,
-            tags=client_fields.clean_tags(",".join(self.cells(row, "tags"))),
+            company=self._text(self.one(row, "company"), "company"),
+            position=self._text(self.one(row, "position"), "position"),
+            source=self._text(self.one(row, "source"), "source") or SOURCE,
+            tags=self._tag_list(",".join(self.cells(row, "tags"))),
             telegram_id=fields.parse_int_id(telegram, "import_bad_telegram_id") if telegram else None,
             birthday=self._birthday(birthday) if birthday else None,
             note=client_fields.clean_text(note, "note", multiline=True),
@@ -178,8 +188,24 @@ class Checker:
         return NewClient(
             data=data,
             owner_id=self._owner(self.one(row, "owner")),
-            status=fields.parse_status(status) if status else ClientStatus.prospect,
+            status=self._status(status) if status else ClientStatus.prospect,
         )
+
+    def _text(self, value: str, field_name: str) -> str | None:
+        key = (field_name, value)
+        if key not in self._texts:
+            self._texts[key] = client_fields.clean_text(value, field_name)
+        return self._texts[key]
+
+    def _tag_list(self, value: str) -> list[str]:
+        if value not in self._tags:
+            self._tags[value] = client_fields.clean_tags(value)
+        return list(self._tags[value])
+
+    def _status(self, value: str) -> ClientStatus:
+        if value not in self._statuses:
+            self._statuses[value] = fields.parse_status(value)
+        return self._statuses[value]
 
     def _birthday(self, value: str) -> date:
         day, _at = fields.parse_date(value, self.order)
@@ -190,7 +216,7 @@ class Checker:
     def _owner(self, value: str) -> int:
         """A manager's import is theirs; an admin's may name the owner (id, @username or name)."""
         if not self.admin or not value:
-            return self.actor.id
+            return self.actor_id
         owner = self.staff.get(value.strip().casefold()) or self.staff.get(
             value.strip().lstrip("@").casefold()
         )
@@ -198,40 +224,49 @@ class Checker:
             raise DomainError("import_unknown_owner", value=value[:60])
         return owner
 
-    async def _clients(self, rows: Sequence[tuple[int, list[str]]]) -> Outcome:
+    async def _clients(self, rows: Sequence[tuple[int, list[str]]], given: dict[int, Any]) -> Outcome:
         out = Outcome()
         parsed: list[tuple[int, NewClient]] = []
-        memo = _parsed.get((self.imp.id, self.imp.version), {})
+        memo = _parsed.get((self.imp.id, self.imp.version), {}) if self.remember else None
         for row_no, cells in rows:
-            item = memo.pop(row_no, None) if not self.remember else None
+            item = given.get(row_no)
             if item is None:
                 try:
                     item = self.client_row(cells)
                 except DomainError as e:
                     item = e
-                if self.remember:
+                if memo is not None:
                     memo[row_no] = item
             if isinstance(item, DomainError):
                 out.invalid.append((row_no, item))
             else:
                 parsed.append((row_no, item))
         stored = await self._stored_keys(parsed)
+        seen = self.seen
         for row_no, item in parsed:
-            keys = [f"p:{e}" for e in item.data.phones]
-            if item.data.email:
-                keys.append(f"e:{item.data.email}")
-            if item.data.telegram_id is not None:
-                keys.append(f"t:{item.data.telegram_id}")
-            via = next((k for k in keys if k in stored), None)
+            data = item.data
+            keys = [f"p:{e}" for e in data.phones]
+            if data.email:
+                keys.append(f"e:{data.email}")
+            if data.telegram_id is not None:
+                keys.append(f"t:{data.telegram_id}")
+            via = earlier = None
+            for k in keys:
+                if k in stored:
+                    via = k
+                    break
             if via is not None:
                 out.known.append((row_no, {"p": "phone", "e": "email", "t": "telegram"}[via[0]]))
                 continue
-            earlier = next((self.seen[k] for k in keys if k in self.seen), None)
+            for k in keys:
+                if k in seen:
+                    earlier = seen[k]
+                    break
             if earlier is not None:
                 out.known.append((row_no, f"row {earlier}"))
                 continue
             for k in keys:
-                self.seen[k] = row_no
+                seen[k] = row_no
             out.add.append((row_no, item))
         return out
 
@@ -290,7 +325,7 @@ class Checker:
             client = clients.get(key)
             if client is None:
                 out.invalid.append((row_no, DomainError("import_client_not_found", value=str(key[1])[:60])))
-            elif not self.admin and client[1] != self.actor.id:
+            elif not self.admin and client[1] != self.actor_id:
                 out.invalid.append((row_no, DomainError("import_not_your_client", value=str(key[1])[:60])))
             else:
                 found.append((row_no, client[0], moment, amount, currency))
@@ -373,17 +408,41 @@ async def checker(
     return c
 
 
+ROWS = ImportRow.__table__  # read as a table: no ORM loading per row
+
+
 async def rows_of(
     session: AsyncSession, import_id: int, after: int = 0, limit: int | None = None
 ) -> list[tuple[int, list[str]]]:
     stmt = (
-        select(ImportRow.row_no, ImportRow.cells)
-        .where(ImportRow.import_id == import_id, ImportRow.row_no > after)
-        .order_by(ImportRow.row_no)
+        select(ROWS.c.row_no, ROWS.c.cells)
+        .where(ROWS.c.import_id == import_id, ROWS.c.row_no > after)
+        .order_by(ROWS.c.row_no)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [(r[0], list(r[1])) for r in (await session.execute(stmt)).all()]
+    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def row_numbers(session: AsyncSession, import_id: int, after: int, limit: int) -> list[int]:
+    """The numbers of the next rows, without their cells."""
+    stmt = (
+        select(ROWS.c.row_no)
+        .where(ROWS.c.import_id == import_id, ROWS.c.row_no > after)
+        .order_by(ROWS.c.row_no)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def take_parsed(imp: Import, numbers: Iterable[int]) -> dict[int, Any]:
+    """What the last dry run in this process parsed of these rows (a client or the reason it is
+    invalid), taken out of its memo: each is used by one apply batch (a batch that rolls back parses
+    them again)."""
+    memo = _parsed.get((imp.id, imp.version)) if imp.kind == fields.CLIENTS else None
+    if not memo:
+        return {}
+    return {n: memo.pop(n) for n in numbers if n in memo}
 
 
 async def rows_numbered(
@@ -392,10 +451,10 @@ async def rows_numbered(
     """The cells of the rows with these numbers (the invalid ones, for the errors file)."""
     found: dict[int, list[str]] = {}
     for chunk in _chunks(sorted(set(numbers))):
-        stmt = select(ImportRow.row_no, ImportRow.cells).where(
-            ImportRow.import_id == import_id, ImportRow.row_no.in_(chunk)
+        stmt = select(ROWS.c.row_no, ROWS.c.cells).where(
+            ROWS.c.import_id == import_id, ROWS.c.row_no.in_(chunk)
         )
-        found.update((r[0], list(r[1])) for r in (await session.execute(stmt)).all())
+        found.update((r[0], r[1]) for r in (await session.execute(stmt)).all())
     return found
 
 

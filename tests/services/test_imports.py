@@ -328,6 +328,26 @@ async def test_a_managers_import_is_theirs_and_a_rerun_batch_writes_nothing(sess
     assert owners == [anna.id] * 5
 
 
+@pytest.mark.parametrize("memo", ["kept", "lost", "partly lost"])
+async def test_the_apply_uses_what_the_dry_run_parsed_or_parses_again(session, memo):
+    """The apply takes each row the dry run parsed in this process; rows it doesn't find there (a
+    restart, another process) are read and parsed again, with the same result."""
+    olga = await add_user(session, 100, "Olga", role=Role.admin)
+    rows = [["name", "phone"]] + [[f"Клиент {i}", f"+7999555{i:04d}"] for i in range(5)] + [["", "1"]]
+    imp = await staged(session, olga, rows, fields.CLIENTS)
+    await checking.dry_run(session, imp, olga, NOW, **OPTS)
+    remembered = checking._parsed[(imp.id, imp.version)]
+    if memo == "lost":
+        checking._parsed.clear()
+    elif memo == "partly lost":
+        del remembered[3], remembered[7]
+    await apply_all(session, imp, olga)
+    assert (imp.added, imp.skipped_known, imp.skipped_invalid) == (5, 0, 1)
+    names = set(await session.scalars(select(Client.name)))
+    assert names == {f"Клиент {i}" for i in range(5)}
+    assert not checking._parsed  # nothing left behind once it is done
+
+
 async def test_purchases_import_is_history(session):
     olga = await add_user(session, 100, "Olga", role=Role.admin)
     anna = await add_user(session, 200, "Anna", role=Role.manager)
