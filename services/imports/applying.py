@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.imports import Import, ImportStatus
 from models.loyalty import EARN, LoyaltyAccount, Purchase
 from models.users import User
-from services.bulk import reserve_ids
+from services.bulk import gc_paused, reserve_ids
 from services.clients.create import create_many
 from services.imports import fields
 from services.imports.checking import checker, forget, row_numbers, rows_of, take_parsed
@@ -65,19 +65,26 @@ async def apply_batch(
     if not moved.rowcount:  # another run took this batch: it is theirs to write
         status = await session.scalar(select(Import.status).where(Import.id == imp.id))
         return status == ImportStatus.applying
-    parsed = take_parsed(imp, numbers)
-    if len(parsed) == len(numbers):  # the dry run in this process parsed them all: no cells needed
-        rows: list[tuple[int, list[str]]] = [(n, []) for n in numbers]
-    else:
-        rows = await rows_of(session, imp.id, after=start, limit=len(numbers))
-    c = await checker(
-        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
-    )
-    out = await c.check(rows, parsed)
-    if imp.kind == fields.CLIENTS:
-        await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
-    else:
-        await _purchases(session, imp, actor, out.add, currency, now)
+    with gc_paused():
+        parsed = take_parsed(imp, numbers)
+        if len(parsed) == len(numbers):  # the dry run in this process parsed them all: no cells needed
+            rows: list[tuple[int, list[str]]] = [(n, []) for n in numbers]
+        else:
+            rows = await rows_of(session, imp.id, after=start, limit=len(numbers))
+        c = await checker(
+            session,
+            imp,
+            actor,
+            region=region,
+            zone=zone,
+            currency=currency,
+            today=now.astimezone(zone).date(),
+        )
+        out = await c.check(rows, parsed)
+        if imp.kind == fields.CLIENTS:
+            await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
+        else:
+            await _purchases(session, imp, actor, out.add, currency, now)
     values = {
         "added": Import.added + len(out.add),
         "skipped_known": Import.skipped_known + len(out.known),

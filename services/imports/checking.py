@@ -25,6 +25,7 @@ from models.imports import Import, ImportRow, ImportStatus
 from models.loyalty import Purchase
 from models.users import STAFF_ROLES, User
 from services import access, phones
+from services.bulk import gc_paused
 from services.clients import fields as client_fields
 from services.clients.create import NewClient
 from services.clients.fields import ClientData
@@ -475,7 +476,8 @@ async def check_all(
 ) -> tuple[Outcome, str]:
     """Every row checked, nothing written (not even the import: a long check never holds a write lock):
     the outcome and how the file's a/b/yyyy dates read. `progress(done, total)` after each chunk."""
-    rows = await rows_of(session, imp.id)
+    with gc_paused():
+        rows = await rows_of(session, imp.id)
     date_columns = [i for i, m in enumerate(imp.mapping) if m in ("date", "birthday")]
     order = fields.slash_order([r[i] for _, r in rows for i in date_columns if i < len(r)])
     c = await checker(
@@ -489,7 +491,8 @@ async def check_all(
         _parsed[(imp.id, imp.version)] = {}
     chunk = chunk or CHUNK
     for start in range(0, len(rows), chunk):
-        total.extend(await c.check(rows[start : start + chunk]))
+        with gc_paused():
+            total.extend(await c.check(rows[start : start + chunk]))
         if progress is not None:
             await progress(min(start + chunk, len(rows)), len(rows))
     total.invalid.sort(key=lambda item: item[0])

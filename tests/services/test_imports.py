@@ -499,6 +499,28 @@ async def test_create_many_writes_what_create_writes(session):
     assert event.details == {"via": "import"} and event.after == "Keyed"
 
 
+def test_the_collector_is_paused_until_the_last_overlapping_batch_ends():
+    import gc
+
+    from services.bulk import gc_paused
+
+    assert gc.isenabled()
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()  # two jobs' batches interleaving at their awaits
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else before: left as it was
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_the_mapping_of_a_file_with_the_most_columns_fits_one_message():
     from bot.i18n import create_i18n
     from bot.text import MESSAGE_LIMIT, visible_length
