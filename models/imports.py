@@ -1,9 +1,11 @@
 """Imports from a file: a staged import (what was read, how its columns map, the dry run's counts, the
 apply's progress) and the rows read from the file.
 
-The file is read once, into rows; the mapping is chosen and the dry run done on those rows; the apply
-job then walks the rows in batches. Each batch commits together with `cursor` (the last row applied),
-so a retried or restarted apply continues after the last committed batch and never inserts a row twice.
+The file is read once, into rows, by a job (the person's update only accepts it); the mapping is
+chosen on those rows, the dry run is a job too, and the apply job then walks the rows in batches. Each
+batch commits together with `cursor` (the last row applied), so a retried or restarted apply continues
+after the last committed batch and never inserts a row twice. Rows of an import left unfinished are
+dropped by a nightly clean-up (status `expired`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class ImportStatus:
+    reading = "reading"  # the file was accepted; the read job downloads, reads and stages it
     read = "read"  # the file is read; the kind (clients or purchases) and the mapping are being chosen
+    checking = "checking"  # the dry-run job is checking the rows (of `version`)
     checked = "checked"  # a dry run was done for the current mapping (`checked_version`)
     applying = "applying"  # the apply job is walking the rows
     done = "done"
     cancelled = "cancelled"
+    # The file couldn't be read (`rows` 0), or a job stopped for good; what an apply wrote stays.
+    failed = "failed"
+    expired = "expired"  # left unfinished and untouched for days: its rows were dropped
 
 
 class Import(Base):

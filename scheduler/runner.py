@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from scheduler.followups import plan_followup_digests
+from scheduler.imports import plan_cleanup as plan_imports_cleanup
 from scheduler.queue import JobQueue
 from scheduler.recurring import (
     plan_admin_digests,
@@ -80,6 +81,7 @@ class Scheduler:
             ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
             ("the follow-up digests", lambda db: plan_followup_digests(db, now, s.digest_hour, tz)),
             ("broadcasts left without a step", lambda db: campaigns.revive(db, now)),
+            ("the clean-up of abandoned imports", lambda db: plan_imports_cleanup(db, now, tz)),
         ]
 
     async def plan(self) -> None:

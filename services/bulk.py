@@ -1,10 +1,14 @@
-"""Ids for rows inserted many at a time: a multi-row INSERT with RETURNING in parameter order costs
-one statement per row on SQLite, so batch writers reserve the ids first and insert them explicitly
-(then one executemany writes the batch)."""
+"""Rows inserted many at a time. Ids: a multi-row INSERT with RETURNING in parameter order costs one
+statement per row on SQLite, so batch writers reserve the ids first and insert them explicitly. Rows:
+written below the ORM and SQLAlchemy's per-row parameter handling (one executemany on SQLite, one
+INSERT ... SELECT FROM unnest on PostgreSQL), each column's type still turning its values into what the
+driver takes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -33,21 +37,69 @@ async def reserve_ids(session: AsyncSession, table, n: int) -> list[int]:
 async def insert_rows(
     session: AsyncSession, table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Plain values (no SQL types to process: ints, strings, None) into `columns` of `table`.
+    """Rows of values into `columns` of `table`, each value as the ORM would take it (a datetime, a
+    date, an enum member, a dict for JSON...): the column's type processes it for the driver, as
+    SQLAlchemy would, but once per object (a batch's `now` is processed once). Columns left out get
+    NULL: no Python-side defaults are applied here.
 
     PostgreSQL: one statement per call, the columns as arrays (INSERT ... SELECT FROM unnest), instead
     of a round trip per row. SQLite: the driver's executemany, without SQLAlchemy's per-row work."""
     if not rows:
         return
     conn = await session.connection()
+    dialect = conn.dialect
     names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        types = [table.c[c].type.compile(dialect=conn.dialect).split(" COLLATE")[0] for c in columns]
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    if dialect.name == "postgresql":
+        types = [table.c[c].type.compile(dialect=dialect).split(" COLLATE")[0] for c in columns]
         arrays = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(types))
-        params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+        params = {f"c{i}": _processed([row[i] for row in rows], p) for i, p in enumerate(processors)}
         sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608  (our names)
         await conn.execute(text(sql), params)
         return
+    if any(processors):  # else the rows go to the driver as they are
+        values = [_processed([row[i] for row in rows], p) for i, p in enumerate(processors)]
+        rows = list(zip(*values, strict=True))
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608  (our names)
-    await conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+    await conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
+
+
+def _processed(column: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """A column's values for the driver, each object processed once (the same `now`, enum member or
+    dict in every row of a batch costs one call; `column` holds them all, so their ids stay theirs)."""
+    if process is None:
+        return column
+    done: dict[int, Any] = {}
+    out = []
+    for value in column:
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
+    return out
+
+
+_pauses = 0  # batches running with the collector paused (they may interleave at their awaits)
+_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch runs (a dry run's check of the whole file, one apply
+    batch: seconds, not minutes). Such a batch makes hundreds of thousands of small objects while the
+    parsed rows of a big file stay alive around them, and the collector's passes over those, started
+    every few hundred new objects, cost an import a sixth of its CPU. Plain reference counting still
+    frees almost everything at once; cycles wait for the collector, which runs again as usual once the
+    last paused batch ends (batches of several jobs may overlap: the pause lasts until the last one)."""
+    global _pauses, _was_enabled
+    if _pauses == 0:
+        _was_enabled = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _was_enabled:
+            gc.enable()

@@ -1,6 +1,7 @@
-"""What /import shows: the file prompt, what the file holds, the columns' mapping and its field
-choices, the dry run's figures with the errors file, the apply's progress and its result. Everything
-from the file (headers, cells, its name) is escaped."""
+"""What /import shows: the file prompt, the file being read, what it holds, the columns' mapping and its
+field choices, the dry run's progress and figures with the errors file, the apply's progress and its
+result, and what a job that stopped for good left. Everything from the file (headers, cells, its
+name) is escaped."""
 
 from __future__ import annotations
 
@@ -78,9 +79,15 @@ def error(e: DomainError) -> str:
         "import_download": lambda: _("I couldn't download this file from Telegram. Please send it again."),
         "import_not_found": lambda: _("This import is no longer there. Send /import to start again."),
         "import_stale": lambda: _("This button is out of date. Here is the import as it is now."),
+        "import_reading": lambda: _(
+            "This file is still being read: what it holds will be shown in a moment."
+        ),
+        "import_checking": lambda: _("This file is being checked already: the result will be shown here."),
         "import_applying": lambda: _("This import is already being applied."),
         "import_done": lambda: _("This import has been applied already; nothing was added twice."),
         "import_cancelled": lambda: _("This import was cancelled. Send /import to start again."),
+        "import_failed": lambda: _("This import stopped with an error. Send /import to start again."),
+        "import_expired": lambda: expired_text(),
         "import_missing_field": lambda: _(
             "No column is mapped to “{field}” yet, and the import needs it. Press a column to choose."
         ).format(field=h(field_label(str(e.params.get("field", ""))))),
@@ -143,6 +150,15 @@ def _file_line(imp: Import) -> str:
         delimiter = {",": _("comma"), ";": _("semicolon"), "\t": _("tab")}.get(imp.delimiter or ",", "?")
         details.append(f"{imp.encoding}, {delimiter}")
     return _("📄 <b>{name}</b>: {details}").format(name=h(imp.file_name), details="; ".join(details))
+
+
+def reading_text(imp: Import) -> str:
+    return _("⏳ Reading <b>{name}</b>… I'll show what it holds in a moment.").format(name=h(imp.file_name))
+
+
+def read_failed_text(e: DomainError) -> str:
+    """The read job couldn't read the file (the person's dialog is over by then)."""
+    return error(e) + "\n\n" + _("Send the file again with /import.")
 
 
 def kind_prompt(imp: Import) -> str:
@@ -237,6 +253,25 @@ def field_keyboard(imp: Import, column: int) -> InlineKeyboardMarkup:
     return b.as_markup()
 
 
+def checking_text(imp: Import, done: int | None = None) -> str:
+    """The dry run's progress: the rows checked so far (None: not known here)."""
+    if done is None:
+        return _("🔍 Checking the rows of <b>{name}</b> ({kind})…").format(
+            name=h(imp.file_name), kind=kind_label(imp.kind)
+        )
+    return _("🔍 Checking the rows of <b>{name}</b> ({kind}): {done} of {total}…").format(
+        name=h(imp.file_name), kind=kind_label(imp.kind), done=done, total=imp.rows
+    )
+
+
+def check_failed_text(imp: Import, sample: Sequence[str]) -> str:
+    return (
+        _("⚠️ The check stopped with an error; nothing was written. Press 🔍 Check to try again.")
+        + "\n\n"
+        + mapping_text(imp, sample)
+    )
+
+
 def dry_run_text(imp: Import, outcome: Outcome | None = None) -> str:
     lines = [
         _file_line(imp),
@@ -323,8 +358,32 @@ def done_text(imp: Import) -> str:
     return "\n".join(lines)
 
 
+def failed_text(imp: Import) -> str:
+    """An apply that stopped for good: what its committed batches wrote stays, the rest was not applied."""
+    processed = imp.added + imp.skipped_known + imp.skipped_invalid
+    lines = [
+        _("❌ <b>The import stopped with an error</b>: {kind} from {name}.").format(
+            kind=kind_label(imp.kind), name=h(imp.file_name)
+        ),
+        _("{done} of {total} rows were processed:").format(done=processed, total=imp.rows),
+        _("➕ Added: {n}").format(n=imp.added),
+        _("♻️ Already known, skipped: {n}").format(n=imp.skipped_known),
+        _("⚠️ Invalid, skipped: {n}").format(n=imp.skipped_invalid),
+        _("The other {n} rows were not applied. Send /import to import them.").format(
+            n=max(imp.rows - processed, 0)
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def cancelled_text() -> str:
     return _("Import cancelled. Nothing was written.")
+
+
+def expired_text() -> str:
+    return _(
+        "This import was left unfinished for a week, so its rows were dropped. Send /import to start again."
+    )
 
 
 def state_text(imp: Import, sample: Sequence[str]) -> str:
@@ -335,6 +394,14 @@ def state_text(imp: Import, sample: Sequence[str]) -> str:
         return progress_text(imp)
     if imp.status == ImportStatus.cancelled:
         return cancelled_text()
+    if imp.status == ImportStatus.expired:
+        return expired_text()
+    if imp.status == ImportStatus.reading:
+        return reading_text(imp)
+    if imp.status == ImportStatus.checking:
+        return checking_text(imp)
+    if imp.status == ImportStatus.failed:
+        return failed_text(imp) if imp.kind else error(DomainError("import_failed"))
     if imp.kind is None:
         return kind_prompt(imp)
     if imp.status == ImportStatus.checked and imp.checked_version == imp.version:
@@ -343,7 +410,7 @@ def state_text(imp: Import, sample: Sequence[str]) -> str:
 
 
 def state_keyboard(imp: Import, admin: bool) -> InlineKeyboardMarkup | None:
-    if imp.status in (ImportStatus.done, ImportStatus.applying, ImportStatus.cancelled):
+    if imp.status not in (ImportStatus.read, ImportStatus.checked):
         return None
     if imp.kind is None:
         return kind_keyboard(imp)

@@ -1,13 +1,10 @@
-"""/import and the file: with the command (as its caption) or after it. The file is checked (type,
-size) before it is downloaded, read off the event loop, and staged; then the person says what it holds."""
+"""/import and the file: with the command (as its caption) or after it. The file's type and size are
+checked at once; the read job (scheduler/imports.py) then downloads, reads and stages it and asks what
+it holds, so the update answers at once whatever the file's size."""
 
 from __future__ import annotations
 
-import asyncio
-from io import BytesIO
-
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
@@ -17,7 +14,7 @@ from bot.dialogs import begin_dialog, close_prompt, end_dialog
 from bot.views import imports as views
 from handlers.imports.common import STAFF, ImportDialog
 from services.errors import DomainError
-from services.imports import reading, staging
+from services.imports import staging
 
 router = Router(name="imports.start")
 
@@ -51,32 +48,23 @@ async def cancel_waiting(query: CallbackQuery, ctx: Ctx) -> None:
     await query.answer(views.cancelled_text())
 
 
-async def download(message: Message, ctx: Ctx) -> bytes:
-    doc = message.document
-    assert doc is not None
-    reading.file_format(doc.file_name)
-    reading.check_size(doc.file_size)
-    try:
-        buffer = await ctx.bot.download(doc, destination=BytesIO())
-    except TelegramBadRequest:
-        raise DomainError("import_download") from None
-    assert isinstance(buffer, BytesIO)
-    return buffer.getvalue()
-
-
 async def receive(message: Message, ctx: Ctx) -> None:
-    """Read the file and stage it, or say why not (and keep waiting for a file)."""
+    """Accept the file for the read job, or say why not (and keep waiting for a file)."""
     doc = message.document
     assert doc is not None
     try:
-        data = await download(message, ctx)
-        table = await asyncio.to_thread(reading.read, data, doc.file_name)
+        imp = await staging.accept(
+            ctx.session,
+            ctx.user,
+            message.chat.id,
+            doc.file_id,
+            doc.file_name or "file",
+            doc.file_size,
+            ctx.now(),
+        )
     except DomainError as e:
         await begin_dialog(ctx.state, ImportDialog.file)
         await message.answer(views.error(e), reply_markup=views.cancel_keyboard())
         return
-    imp = await staging.stage(
-        ctx.session, ctx.user, message.chat.id, table, doc.file_name or "file", ctx.now()
-    )
     await end_dialog(ctx.state)
-    await message.answer(views.kind_prompt(imp), reply_markup=views.kind_keyboard(imp))
+    await message.answer(views.reading_text(imp))

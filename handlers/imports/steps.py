@@ -1,11 +1,13 @@
 """The steps on a staged import, each a button carrying the import's version: what the file holds, a
-column's field, the dry run (with the errors file), credit points, Apply, Cancel. A stale button, a
-second press or a press after a restart is told so and shown the import as it is now."""
+column's field, the dry run (a job that shows its progress, then the result and the errors file),
+credit points, Apply, Cancel. A stale button, a second press or a press after a restart is told so and
+shown the import as it is now; a press while a job is on the import is told so, and the job's message
+shows the rest."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ImportAction, ImportCb
 from bot.context import Ctx
@@ -13,9 +15,8 @@ from bot.edit import edit_or_send
 from bot.views import imports as views
 from handlers.imports.common import STAFF, redraw, sample
 from models.imports import Import
-from services import access
 from services.errors import DomainError
-from services.imports import checking, fields, staging
+from services.imports import fields, staging
 
 router = Router(name="imports.steps")
 
@@ -26,7 +27,7 @@ def on(action: ImportAction):
 
 async def refuse(query: CallbackQuery, ctx: Ctx, e: DomainError, imp: Import | None) -> None:
     await query.answer(views.error(e), show_alert=True)
-    if imp is not None:
+    if imp is not None and e.code not in staging.BUSY:  # a job's message shows its own progress
         await redraw(query, ctx, imp)
 
 
@@ -60,8 +61,12 @@ async def kind_chosen(query: CallbackQuery, callback_data: ImportCb, ctx: Ctx) -
 async def column_pressed(query: CallbackQuery, callback_data: ImportCb, ctx: Ctx) -> None:
     if (imp := await load(query, callback_data, ctx)) is None:
         return
-    if imp.version != callback_data.v or imp.kind is None or not 0 <= callback_data.col < len(imp.headers):
-        await refuse(query, ctx, DomainError("import_stale"), imp)
+    try:
+        staging.ensure_open(imp, callback_data.v)
+        if imp.kind is None or not 0 <= callback_data.col < len(imp.headers):
+            raise DomainError("import_stale")
+    except DomainError as e:
+        await refuse(query, ctx, e, imp)
         return
     text = views.field_prompt(imp, callback_data.col, await sample(ctx, imp))
     await edit_or_send(query, text, views.field_keyboard(imp, callback_data.col))
@@ -83,8 +88,12 @@ async def field_chosen(query: CallbackQuery, callback_data: ImportCb, ctx: Ctx) 
 async def back_to_mapping(query: CallbackQuery, callback_data: ImportCb, ctx: Ctx) -> None:
     if (imp := await load(query, callback_data, ctx)) is None:
         return
-    if imp.version != callback_data.v or imp.kind is None or imp.status not in staging.OPEN:
-        await refuse(query, ctx, DomainError("import_stale"), imp)
+    try:
+        staging.ensure_open(imp, callback_data.v)
+        if imp.kind is None:
+            raise DomainError("import_stale")
+    except DomainError as e:
+        await refuse(query, ctx, e, imp)
         return
     await show_mapping(query, ctx, imp)
 
@@ -93,36 +102,16 @@ async def back_to_mapping(query: CallbackQuery, callback_data: ImportCb, ctx: Ct
 async def check_pressed(query: CallbackQuery, callback_data: ImportCb, ctx: Ctx) -> None:
     if (imp := await load(query, callback_data, ctx)) is None:
         return
+    message_id = query.message.message_id if isinstance(query.message, Message) else None
     try:
-        staging.ready_to_check(imp, callback_data.v)
+        await staging.start_check(ctx.session, imp, callback_data.v, message_id, ctx.now())
     except DomainError as e:
-        await query.answer(views.error(e), show_alert=True)
-        if e.code != "import_missing_field":
-            await redraw(query, ctx, imp)
+        if e.code == "import_missing_field":  # the mapping stays on screen to be fixed
+            await query.answer(views.error(e), show_alert=True)
+        else:
+            await refuse(query, ctx, e, imp)
         return
-    await dry_run(query, ctx, imp)
-
-
-async def dry_run(query: CallbackQuery, ctx: Ctx, imp: Import) -> None:
-    s = ctx.settings
-    outcome = await checking.dry_run(
-        ctx.session,
-        imp,
-        ctx.user,
-        ctx.now(),
-        region=s.default_region,
-        zone=ctx.zone,
-        currency=s.default_currency,
-    )
-    admin = access.sees_everything(ctx.user)
-    await edit_or_send(query, views.dry_run_text(imp, outcome), views.dry_run_keyboard(imp, admin))
-    if outcome.invalid and isinstance(query.message, Message):
-        wanted = {n for n, _e in outcome.invalid}
-        rows = {n: cells for n, cells in await checking.rows_of(ctx.session, imp.id) if n in wanted}
-        document = BufferedInputFile(
-            views.errors_file(imp, outcome, rows), filename=f"import-{imp.id}-errors.csv"
-        )
-        await query.message.answer_document(document, caption=views.errors_caption(imp))
+    await edit_or_send(query, views.checking_text(imp, 0))
 
 
 @router.callback_query(on(ImportAction.credit), flags=STAFF)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,75 +69,83 @@ class NewClient:
     status: ClientStatus = ClientStatus.prospect
 
 
+CLIENT_COLUMNS = (
+    "id", "name", "company", "position", "source", "email", "telegram_id", "birthday", "note", "status",
+    "owner_id", "created_by", "updated_by", "created_at", "updated_at", "version", "dup_key", "vip",
+)  # fmt: skip
+AUDIT_COLUMNS = ("at", "actor_id", "action", "target", "details", "client_id", "after")
+
+
 async def create_many(
-    session: AsyncSession, actor: User, items: list[NewClient], now: datetime, via: str = "import"
+    session: AsyncSession,
+    actor: User,
+    items: list[NewClient],
+    now: datetime,
+    via: str = "import",
+    *,
+    cleaned: bool = False,
 ) -> list[int]:
     """Many new clients at once, written as `create` writes one (cleaned fields, normalised phones and
-    emails, the duplicate key, search terms and phone tails), in a few multi-row INSERTs. The caller has
-    checked that no phone, email or Telegram id is stored yet; the unique constraints still refuse one.
-    Returns the new ids in the order of `items`."""
+    emails, the duplicate key, search terms and phone tails, the audit event), in a few multi-row
+    INSERTs of prepared rows (services/bulk). The caller has checked that no phone, email or Telegram
+    id is stored yet; the unique constraints still refuse one. With `cleaned`, the items' fields are
+    already as the clean_* functions leave them (the import's check made them so) and aren't cleaned
+    again. Returns the new ids in the order of `items`."""
     if not items:
         return []
-    rows = []
-    cleaned: list[tuple[SimpleNamespace, list[str]]] = []
+    prepared = []
+    # search.terms_of is the union of each field's words: the company's and the tags' part, the same
+    # for many rows of a file, is worked out once per batch
+    shared: dict[tuple[str | None, tuple[str, ...]], set[str]] = {}
     for item in items:
         d = item.data
-        # what search.terms_of reads of a client (a plain object: no ORM bookkeeping per row)
-        probe = SimpleNamespace(
-            name=clean_name(d.name), company=clean_text(d.company, "company"), email=d.email
-        )
-        tags = clean_tags(d.tags)
-        cleaned.append((probe, tags))
-        rows.append(
-            {
-                "name": probe.name,
-                "company": probe.company,
-                "position": clean_text(d.position, "position"),
-                "source": clean_text(d.source, "source"),
-                "email": d.email,
-                "telegram_id": d.telegram_id,
-                "birthday": d.birthday,
-                "note": clean_text(d.note, "note", multiline=True),
-                "status": item.status,
-                "owner_id": item.owner_id,
-                "created_by": actor.id,
-                "updated_by": actor.id,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-                "dup_key": search.duplicate_key(probe.name, probe.company),
-                "vip": False,
-            }
-        )
-    ids = await reserve_ids(session, Client.__table__, len(rows))
-    for client_id, row in zip(ids, rows, strict=True):
-        row["id"] = client_id
-    await session.execute(insert(Client.__table__), rows)
+        if cleaned:
+            name, company, position, source, note = d.name, d.company, d.position, d.source, d.note
+            tags = list(d.tags)
+        else:
+            name, company = clean_name(d.name), clean_text(d.company, "company")
+            position, source = clean_text(d.position, "position"), clean_text(d.source, "source")
+            note = clean_text(d.note, "note", multiline=True)
+            tags = clean_tags(d.tags)
+        # what search.terms_of reads of a client (plain objects: no ORM bookkeeping per row)
+        common = shared.get(key := (company, tuple(tags)))
+        if common is None:
+            firm = SimpleNamespace(name=None, company=company, email=None)
+            common = shared[key] = search.terms_of(firm, tags)  # type: ignore[arg-type]
+        person = SimpleNamespace(name=name, company=None, email=d.email)
+        terms = sorted(search.terms_of(person) | common)  # type: ignore[arg-type]
+        prepared.append((name, company, position, source, note, tags, terms))
+    ids = await reserve_ids(session, Client.__table__, len(items))
+    actor_id = actor.id
+    rows: list[tuple] = []
     phone_rows: list[tuple[int, str, str]] = []
     tag_rows: list[tuple[int, str]] = []
     term_rows: list[tuple[int, int, str]] = []
-    for client_id, item, (probe, tags) in zip(ids, items, cleaned, strict=True):
-        phone_rows += [(client_id, e, phones.digits_reversed(e)) for e in item.data.phones]
-        tag_rows += [(client_id, t) for t in tags]
-        terms = sorted(search.terms_of(probe, tags))  # type: ignore[arg-type]
-        term_rows += [(client_id, item.owner_id, term) for term in terms]
+    for client_id, item, (name, company, position, source, note, tags, terms) in zip(
+        ids, items, prepared, strict=True
+    ):
+        d, owner_id = item.data, item.owner_id
+        rows.append(
+            (
+                client_id, name, company, position, source, d.email, d.telegram_id, d.birthday, note,
+                item.status, owner_id, actor_id, actor_id, now, now, 1,
+                search.duplicate_key(name, company), False,
+            )
+        )  # fmt: skip
+        for e164 in d.phones:
+            phone_rows.append((client_id, e164, phones.digits_reversed(e164)))
+        for tag in tags:
+            tag_rows.append((client_id, tag))
+        for term in terms:
+            term_rows.append((client_id, owner_id, term))
+    await insert_rows(session, Client.__table__, CLIENT_COLUMNS, rows)
     await insert_rows(session, ClientPhone.__table__, ("client_id", "e164", "digits_reversed"), phone_rows)
     await insert_rows(session, ClientTag.__table__, ("client_id", "tag"), tag_rows)
     await insert_rows(session, ClientSearchTerm.__table__, ("client_id", "owner_id", "term"), term_rows)
     # The audit trail: each new client's creation, as `create` records one (marked as coming from `via`).
-    await session.execute(
-        insert(AuditEvent.__table__),
-        [
-            {
-                "at": now,
-                "actor_id": actor.id,
-                "action": "client.create",
-                "target": f"client:{client_id}",
-                "details": {"via": via},
-                "client_id": client_id,
-                "after": row["name"],
-            }
-            for client_id, row in zip(ids, rows, strict=True)
-        ],
-    )
+    details = {"via": via}
+    audit_rows = [
+        (now, actor_id, "client.create", f"client:{row[0]}", details, row[0], row[1]) for row in rows
+    ]
+    await insert_rows(session, AuditEvent.__table__, AUDIT_COLUMNS, audit_rows)
     return ids

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.imports import Import, ImportStatus
 from models.loyalty import EARN, LoyaltyAccount, Purchase
 from models.users import User
-from services.bulk import reserve_ids
+from services.bulk import gc_paused, reserve_ids
 from services.clients.create import create_many
 from services.imports import fields
-from services.imports.checking import checker, forget, rows_of
+from services.imports.checking import checker, forget, row_numbers, rows_of, take_parsed
 from services.imports.staging import drop_rows
 from services.loyalty.ledger import ensure_account, post
 from services.loyalty.settings import HUNDRED, program
@@ -40,38 +40,51 @@ async def apply_batch(
     region: str,
     zone: ZoneInfo,
     currency: str,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> bool:
     """Apply the next batch; True while rows remain. The import is done (and its rows dropped) after
     the last one."""
     if imp.status != ImportStatus.applying:
         return False
-    rows = await rows_of(session, imp.id, after=imp.cursor, limit=batch)
-    if not rows:
+    start = imp.cursor
+    numbers = await row_numbers(session, imp.id, start, batch or BATCH)
+    if not numbers:
         imp.status = ImportStatus.done
         imp.finished_at = now
         imp.updated_at = now
         await drop_rows(session, imp.id)
         forget(imp.id)
         return False
-    last = rows[-1][0]
+    last = numbers[-1]
     moved = await session.execute(
         update(Import)
-        .where(Import.id == imp.id, Import.cursor == imp.cursor, Import.status == ImportStatus.applying)
+        .where(Import.id == imp.id, Import.cursor == start, Import.status == ImportStatus.applying)
         .values(cursor=last, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if not moved.rowcount:  # another run took this batch: it is theirs to write
         status = await session.scalar(select(Import.status).where(Import.id == imp.id))
         return status == ImportStatus.applying
-    c = await checker(
-        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
-    )
-    out = await c.check(rows)
-    if imp.kind == fields.CLIENTS:
-        await create_many(session, actor, [item for _row, item in out.add], now)
-    else:
-        await _purchases(session, imp, actor, out.add, currency, now)
+    with gc_paused():
+        parsed = take_parsed(imp, numbers)
+        if len(parsed) == len(numbers):  # the dry run in this process parsed them all: no cells needed
+            rows: list[tuple[int, list[str]]] = [(n, []) for n in numbers]
+        else:
+            rows = await rows_of(session, imp.id, after=start, limit=len(numbers))
+        c = await checker(
+            session,
+            imp,
+            actor,
+            region=region,
+            zone=zone,
+            currency=currency,
+            today=now.astimezone(zone).date(),
+        )
+        out = await c.check(rows, parsed)
+        if imp.kind == fields.CLIENTS:
+            await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
+        else:
+            await _purchases(session, imp, actor, out.add, currency, now)
     values = {
         "added": Import.added + len(out.add),
         "skipped_known": Import.skipped_known + len(out.known),

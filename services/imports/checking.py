@@ -9,7 +9,7 @@ kind of key per chunk of rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,14 +17,15 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client, ClientPhone, ClientStatus
-from models.imports import Import, ImportRow
+from models.imports import Import, ImportRow, ImportStatus
 from models.loyalty import Purchase
 from models.users import STAFF_ROLES, User
 from services import access, phones
+from services.bulk import gc_paused
 from services.clients import fields as client_fields
 from services.clients.create import NewClient
 from services.clients.fields import ClientData
@@ -37,14 +38,16 @@ from services.imports.reading import FORMULA
 normalize_phone = lru_cache(maxsize=250_000)(phones.normalize)
 # The rows the last dry run parsed, for the apply that usually follows in the same process: (import id,
 # version) -> row number -> its parsed client or the reason it is invalid. The apply takes each row
-# out as its batch uses it; a miss (another process, a restart, a changed mapping) parses again.
+# out as its batch uses it (take_parsed), and reads the cells only of a batch with a miss (another
+# process, a restart, a changed mapping), which it parses again.
 _parsed: dict[tuple[int, int], dict[int, Any]] = {}
-LOOKUP_CHUNK = 900
+LOOKUP_CHUNK = 900  # values in one IN (...): under SQLite's oldest variable limit
+CHUNK = 5000  # rows checked at a time by the dry run (and shown as its progress)
 
 
 def forget(import_id: int) -> None:
     for key in [k for k in _parsed if k[0] == import_id]:
-        del _parsed[key]  # values in one IN (...): under SQLite's oldest variable limit
+        del _parsed[key]
 
 
 SOURCE = "import"
@@ -106,6 +109,12 @@ class Checker:
                 self.columns.setdefault(name, []).append(i)
         self.order = self.imp.date_order or "dm"
         self.admin = access.sees_everything(self.actor)
+        self.actor_id = self.actor.id
+        # A file's companies, sources, tags and statuses repeat from row to row: each distinct text is
+        # cleaned once (the clean_* functions are pure; a value they refuse is refused every time).
+        self._texts: dict[tuple[str, str], str | None] = {}
+        self._tags: dict[str, list[str]] = {}
+        self._statuses: dict[str, ClientStatus] = {}
 
     async def prepare(self) -> None:
         if self.imp.kind == fields.CLIENTS and self.admin and "owner" in self.columns:
@@ -133,9 +142,12 @@ class Checker:
         values = self.cells(row, name)
         return values[0] if values else ""
 
-    async def check(self, rows: Sequence[tuple[int, list[str]]]) -> Outcome:
+    async def check(
+        self, rows: Sequence[tuple[int, list[str]]], parsed: dict[int, Any] | None = None
+    ) -> Outcome:
+        """`parsed`: rows the dry run parsed already (take_parsed), not parsed again."""
         if self.imp.kind == fields.CLIENTS:
-            return await self._clients(rows)
+            return await self._clients(rows, parsed or {})
         return await self._purchases(rows)
 
     # --- clients ---
@@ -166,10 +178,10 @@ class Checker:
             name=client_fields.clean_name(name),
             phones=numbers,
             email=client_fields.clean_email(email) if email else None,
-            company=client_fields.clean_text(self.one(row, "company"), "company"),
-            position=client_fields.clean_text(self.one(row, "position"), "position"),
-            source=client_fields.clean_text(self.one(row, "source"), "source") or SOURCE,
-            tags=client_fields.clean_tags(",".join(self.cells(row, "tags"))),
+            company=self._text(self.one(row, "company"), "company"),
+            position=self._text(self.one(row, "position"), "position"),
+            source=self._text(self.one(row, "source"), "source") or SOURCE,
+            tags=self._tag_list(",".join(self.cells(row, "tags"))),
             telegram_id=fields.parse_int_id(telegram, "import_bad_telegram_id") if telegram else None,
             birthday=self._birthday(birthday) if birthday else None,
             note=client_fields.clean_text(note, "note", multiline=True),
@@ -177,8 +189,24 @@ class Checker:
         return NewClient(
             data=data,
             owner_id=self._owner(self.one(row, "owner")),
-            status=fields.parse_status(status) if status else ClientStatus.prospect,
+            status=self._status(status) if status else ClientStatus.prospect,
         )
+
+    def _text(self, value: str, field_name: str) -> str | None:
+        key = (field_name, value)
+        if key not in self._texts:
+            self._texts[key] = client_fields.clean_text(value, field_name)
+        return self._texts[key]
+
+    def _tag_list(self, value: str) -> list[str]:
+        if value not in self._tags:
+            self._tags[value] = client_fields.clean_tags(value)
+        return list(self._tags[value])
+
+    def _status(self, value: str) -> ClientStatus:
+        if value not in self._statuses:
+            self._statuses[value] = fields.parse_status(value)
+        return self._statuses[value]
 
     def _birthday(self, value: str) -> date:
         day, _at = fields.parse_date(value, self.order)
@@ -189,7 +217,7 @@ class Checker:
     def _owner(self, value: str) -> int:
         """A manager's import is theirs; an admin's may name the owner (id, @username or name)."""
         if not self.admin or not value:
-            return self.actor.id
+            return self.actor_id
         owner = self.staff.get(value.strip().casefold()) or self.staff.get(
             value.strip().lstrip("@").casefold()
         )
@@ -197,40 +225,49 @@ class Checker:
             raise DomainError("import_unknown_owner", value=value[:60])
         return owner
 
-    async def _clients(self, rows: Sequence[tuple[int, list[str]]]) -> Outcome:
+    async def _clients(self, rows: Sequence[tuple[int, list[str]]], given: dict[int, Any]) -> Outcome:
         out = Outcome()
         parsed: list[tuple[int, NewClient]] = []
-        memo = _parsed.get((self.imp.id, self.imp.version), {})
+        memo = _parsed.get((self.imp.id, self.imp.version), {}) if self.remember else None
         for row_no, cells in rows:
-            item = memo.pop(row_no, None) if not self.remember else None
+            item = given.get(row_no)
             if item is None:
                 try:
                     item = self.client_row(cells)
                 except DomainError as e:
                     item = e
-                if self.remember:
+                if memo is not None:
                     memo[row_no] = item
             if isinstance(item, DomainError):
                 out.invalid.append((row_no, item))
             else:
                 parsed.append((row_no, item))
         stored = await self._stored_keys(parsed)
+        seen = self.seen
         for row_no, item in parsed:
-            keys = [f"p:{e}" for e in item.data.phones]
-            if item.data.email:
-                keys.append(f"e:{item.data.email}")
-            if item.data.telegram_id is not None:
-                keys.append(f"t:{item.data.telegram_id}")
-            via = next((k for k in keys if k in stored), None)
+            data = item.data
+            keys = [f"p:{e}" for e in data.phones]
+            if data.email:
+                keys.append(f"e:{data.email}")
+            if data.telegram_id is not None:
+                keys.append(f"t:{data.telegram_id}")
+            via = earlier = None
+            for k in keys:
+                if k in stored:
+                    via = k
+                    break
             if via is not None:
                 out.known.append((row_no, {"p": "phone", "e": "email", "t": "telegram"}[via[0]]))
                 continue
-            earlier = next((self.seen[k] for k in keys if k in self.seen), None)
+            for k in keys:
+                if k in seen:
+                    earlier = seen[k]
+                    break
             if earlier is not None:
                 out.known.append((row_no, f"row {earlier}"))
                 continue
             for k in keys:
-                self.seen[k] = row_no
+                seen[k] = row_no
             out.add.append((row_no, item))
         return out
 
@@ -289,7 +326,7 @@ class Checker:
             client = clients.get(key)
             if client is None:
                 out.invalid.append((row_no, DomainError("import_client_not_found", value=str(key[1])[:60])))
-            elif not self.admin and client[1] != self.actor.id:
+            elif not self.admin and client[1] != self.actor_id:
                 out.invalid.append((row_no, DomainError("import_not_your_client", value=str(key[1])[:60])))
             else:
                 found.append((row_no, client[0], moment, amount, currency))
@@ -372,17 +409,120 @@ async def checker(
     return c
 
 
+ROWS = ImportRow.__table__  # read as a table: no ORM loading per row
+
+
 async def rows_of(
     session: AsyncSession, import_id: int, after: int = 0, limit: int | None = None
 ) -> list[tuple[int, list[str]]]:
     stmt = (
-        select(ImportRow.row_no, ImportRow.cells)
-        .where(ImportRow.import_id == import_id, ImportRow.row_no > after)
-        .order_by(ImportRow.row_no)
+        select(ROWS.c.row_no, ROWS.c.cells)
+        .where(ROWS.c.import_id == import_id, ROWS.c.row_no > after)
+        .order_by(ROWS.c.row_no)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [(r[0], list(r[1])) for r in (await session.execute(stmt)).all()]
+    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def row_numbers(session: AsyncSession, import_id: int, after: int, limit: int) -> list[int]:
+    """The numbers of the next rows, without their cells."""
+    stmt = (
+        select(ROWS.c.row_no)
+        .where(ROWS.c.import_id == import_id, ROWS.c.row_no > after)
+        .order_by(ROWS.c.row_no)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def take_parsed(imp: Import, numbers: Iterable[int]) -> dict[int, Any]:
+    """What the last dry run in this process parsed of these rows (a client or the reason it is
+    invalid), taken out of its memo: each is used by one apply batch (a batch that rolls back parses
+    them again)."""
+    memo = _parsed.get((imp.id, imp.version)) if imp.kind == fields.CLIENTS else None
+    if not memo:
+        return {}
+    return {n: memo.pop(n) for n in numbers if n in memo}
+
+
+async def rows_numbered(
+    session: AsyncSession, import_id: int, numbers: Iterable[int]
+) -> dict[int, list[str]]:
+    """The cells of the rows with these numbers (the invalid ones, for the errors file)."""
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(sorted(set(numbers))):
+        stmt = select(ROWS.c.row_no, ROWS.c.cells).where(
+            ROWS.c.import_id == import_id, ROWS.c.row_no.in_(chunk)
+        )
+        found.update((r[0], r[1]) for r in (await session.execute(stmt)).all())
+    return found
+
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+async def check_all(
+    session: AsyncSession,
+    imp: Import,
+    actor: User,
+    now: datetime,
+    *,
+    region: str,
+    zone: ZoneInfo,
+    currency: str,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Outcome, str]:
+    """Every row checked, nothing written (not even the import: a long check never holds a write lock):
+    the outcome and how the file's a/b/yyyy dates read. `progress(done, total)` after each chunk."""
+    with gc_paused():
+        rows = await rows_of(session, imp.id)
+    date_columns = [i for i, m in enumerate(imp.mapping) if m in ("date", "birthday")]
+    order = fields.slash_order([r[i] for _, r in rows for i in date_columns if i < len(r)])
+    c = await checker(
+        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
+    )
+    c.order = order
+    total = Outcome()
+    _parsed.clear()
+    if imp.kind == fields.CLIENTS:
+        c.remember = True
+        _parsed[(imp.id, imp.version)] = {}
+    chunk = chunk or CHUNK
+    for start in range(0, len(rows), chunk):
+        with gc_paused():
+            total.extend(await c.check(rows[start : start + chunk]))
+        if progress is not None:
+            await progress(min(start + chunk, len(rows)), len(rows))
+    total.invalid.sort(key=lambda item: item[0])
+    return total, order
+
+
+def _figures(outcome: Outcome, order: str, version: int, now: datetime) -> dict[str, Any]:
+    return {
+        "date_order": order,
+        "to_add": len(outcome.add),
+        "known": len(outcome.known),
+        "invalid": len(outcome.invalid),
+        "status": ImportStatus.checked,
+        "checked_version": version,
+        "updated_at": now,
+    }
+
+
+async def record(
+    session: AsyncSession, import_id: int, version: int, outcome: Outcome, order: str, now: datetime
+) -> bool:
+    """The dry-run job's figures, written only if the import is still being checked at that version (a
+    cancel or a newer file meanwhile wins). False when it wasn't."""
+    moved = await session.execute(
+        update(Import)
+        .where(Import.id == import_id, Import.version == version, Import.status == ImportStatus.checking)
+        .values(**_figures(outcome, order, version, now))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)
 
 
 async def dry_run(
@@ -394,25 +534,13 @@ async def dry_run(
     region: str,
     zone: ZoneInfo,
     currency: str,
-    chunk: int = 5000,
+    chunk: int | None = None,
 ) -> Outcome:
-    """Every row checked, nothing written but the import's figures (and its date order)."""
-    rows = await rows_of(session, imp.id)
-    date_columns = [i for i, m in enumerate(imp.mapping) if m in ("date", "birthday")]
-    imp.date_order = fields.slash_order([r[i] for _, r in rows for i in date_columns if i < len(r)])
-    c = await checker(
-        session, imp, actor, region=region, zone=zone, currency=currency, today=now.astimezone(zone).date()
+    """Every row checked, nothing written but the import's figures (and its date order), in the
+    caller's transaction (scripts and tests; the bot's dry run is the job's check_all and record)."""
+    outcome, order = await check_all(
+        session, imp, actor, now, region=region, zone=zone, currency=currency, chunk=chunk
     )
-    total = Outcome()
-    _parsed.clear()
-    if imp.kind == fields.CLIENTS:
-        c.remember = True
-        _parsed[(imp.id, imp.version)] = {}
-    for start in range(0, len(rows), chunk):
-        total.extend(await c.check(rows[start : start + chunk]))
-    total.invalid.sort(key=lambda item: item[0])
-    imp.to_add, imp.known, imp.invalid = len(total.add), len(total.known), len(total.invalid)
-    imp.status = "checked"
-    imp.checked_version = imp.version
-    imp.updated_at = now
-    return total
+    for name, value in _figures(outcome, order, imp.version, now).items():
+        setattr(imp, name, value)
+    return outcome

@@ -21,7 +21,8 @@ from models.imports import Import, ImportRow
 from models.loyalty import LedgerEntry, LoyaltyAccount, Purchase
 from models.users import Role
 from services import search
-from services.clients.create import create
+from services.clients import fields as fields_clean
+from services.clients.create import NewClient, create, create_many
 from services.clients.fields import ClientData
 from services.errors import DomainError
 from services.imports import applying, checking, fields, reading, report, staging
@@ -327,6 +328,26 @@ async def test_a_managers_import_is_theirs_and_a_rerun_batch_writes_nothing(sess
     assert owners == [anna.id] * 5
 
 
+@pytest.mark.parametrize("memo", ["kept", "lost", "partly lost"])
+async def test_the_apply_uses_what_the_dry_run_parsed_or_parses_again(session, memo):
+    """The apply takes each row the dry run parsed in this process; rows it doesn't find there (a
+    restart, another process) are read and parsed again, with the same result."""
+    olga = await add_user(session, 100, "Olga", role=Role.admin)
+    rows = [["name", "phone"]] + [[f"Клиент {i}", f"+7999555{i:04d}"] for i in range(5)] + [["", "1"]]
+    imp = await staged(session, olga, rows, fields.CLIENTS)
+    await checking.dry_run(session, imp, olga, NOW, **OPTS)
+    remembered = checking._parsed[(imp.id, imp.version)]
+    if memo == "lost":
+        checking._parsed.clear()
+    elif memo == "partly lost":
+        del remembered[3], remembered[7]
+    await apply_all(session, imp, olga)
+    assert (imp.added, imp.skipped_known, imp.skipped_invalid) == (5, 0, 1)
+    names = set(await session.scalars(select(Client.name)))
+    assert names == {f"Клиент {i}" for i in range(5)}
+    assert not checking._parsed  # nothing left behind once it is done
+
+
 async def test_purchases_import_is_history(session):
     olga = await add_user(session, 100, "Olga", role=Role.admin)
     anna = await add_user(session, 200, "Anna", role=Role.manager)
@@ -406,6 +427,98 @@ async def test_stale_versions_and_mapping_changes(session):
     with pytest.raises(DomainError) as e:
         await staging.start_apply(session, imp, imp.version, None, NOW)  # no dry run yet
     assert e.value.code == "import_stale"
+
+
+MESSY = [
+    ClientData(name="  Пётр   Ёлкин ", company="ООО «Рога & Копыта»", tags=["VIP", "b2b", "Ёж и ёж"]),
+    ClientData(name="Анна", company=None, position=" Директор ", source="выставка", note="раз\n  два  "),
+    ClientData(name="Иван Петров", company="Acme", tags=["#new", "one two"], birthday=date(1990, 5, 17)),
+]
+
+
+async def written(session, client_id: int) -> tuple:
+    """What a client's creation wrote: its fields, tags, search terms and audit event."""
+    client = await session.get(Client, client_id)
+    tags = set(await session.scalars(select(ClientTag.tag).where(ClientTag.client_id == client_id)))
+    terms = set(
+        await session.scalars(select(ClientSearchTerm.term).where(ClientSearchTerm.client_id == client_id))
+    )
+    event = await session.scalar(select(AuditEvent).where(AuditEvent.client_id == client_id))
+    fields_ = ("name", "company", "position", "source", "note", "birthday", "status", "dup_key", "vip",
+               "version", "created_at", "updated_at", "created_by", "updated_by")  # fmt: skip
+    audit = (event.at, event.actor_id, event.action, event.target == f"client:{client_id}", event.after)
+    return tuple(getattr(client, f) for f in fields_), tags, terms, audit
+
+
+async def test_create_many_writes_what_create_writes(session):
+    """The batch path (one INSERT per table of prepared rows, the values' types processed per column)
+    leaves each client as `create` leaves one, on both databases; items the import's check cleaned
+    already give the same rows without being cleaned again."""
+    olga = await add_user(session, 100, "Olga", role=Role.admin)
+    one_by_one = [(await create(session, olga, data, NOW)).id for data in MESSY]
+    batch = await create_many(session, olga, [NewClient(data, olga.id) for data in MESSY], NOW)
+    cleaned = [
+        ClientData(
+            name=fields_clean.clean_name(d.name),
+            company=fields_clean.clean_text(d.company, "company"),
+            position=fields_clean.clean_text(d.position, "position"),
+            source=fields_clean.clean_text(d.source, "source"),
+            note=fields_clean.clean_text(d.note, "note", multiline=True),
+            tags=fields_clean.clean_tags(d.tags),
+            birthday=d.birthday,
+        )
+        for d in MESSY
+    ]
+    again = await create_many(session, olga, [NewClient(d, olga.id) for d in cleaned], NOW, cleaned=True)
+    # phones, emails and Telegram ids are unique: written for a client of their own
+    keyed = ClientData(
+        name="Keyed", phones=["+79991234567", "+74951234567"], email="a.b@mail.example.ru", telegram_id=777
+    )
+    [keyed_id] = await create_many(session, olga, [NewClient(keyed, olga.id, ClientStatus.active)], NOW)
+    session.expire_all()  # read back what was written, not the objects `create` left in the session
+    for single, many, pre in zip(one_by_one, batch, again, strict=True):
+        expected = await written(session, single)
+        assert await written(session, many) == expected
+        assert await written(session, pre) == expected
+    client = await session.get(Client, keyed_id)
+    stored = list(await session.scalars(select(ClientPhone).where(ClientPhone.client_id == keyed_id)))
+    assert [(p.e164, p.digits_reversed) for p in stored] == [
+        ("+79991234567", "76543219997"),
+        ("+74951234567", "76543215947"),
+    ]
+    assert (client.email, client.telegram_id, client.status) == (
+        "a.b@mail.example.ru",
+        777,
+        ClientStatus.active,
+    )
+    terms = set(
+        await session.scalars(select(ClientSearchTerm.term).where(ClientSearchTerm.client_id == keyed_id))
+    )
+    assert terms == search.terms_of(client, [])
+    event = await session.scalar(select(AuditEvent).where(AuditEvent.client_id == keyed_id))
+    assert event.details == {"via": "import"} and event.after == "Keyed"
+
+
+def test_the_collector_is_paused_until_the_last_overlapping_batch_ends():
+    import gc
+
+    from services.bulk import gc_paused
+
+    assert gc.isenabled()
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()  # two jobs' batches interleaving at their awaits
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else before: left as it was
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_the_mapping_of_a_file_with_the_most_columns_fits_one_message():
