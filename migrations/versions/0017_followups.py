@@ -1,7 +1,7 @@
 """followups: the rules for neglected clients and a follow-up marker per client
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 07:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """draws: prize draws among a saved segment's clients, with their frozen participants
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-04 09:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision: str = "0017"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
