@@ -86,9 +86,12 @@ def clients_file(n: int) -> bytes:
 async def test_an_import_apply_pressed_twice_applies_once(app, tg, admin):
     await admin.send("/start")
     await admin.upload("clients.csv", clients_file(3), "text/csv", caption="/import")
+    await app.queue.drain()  # the read job asks what the file holds
     await admin.press("👥 Клиенты")
-    checked = await admin.press("🔍 Проверить")
-    summary = next(m for m in checked if m.text and "Пробный прогон" in m.text)
+    checking = (await admin.press("🔍 Проверить")).last
+    await app.queue.drain()  # the check job turns that message into the dry run
+    summary = next(m for m in admin.messages if m.message_id == checking.message_id)
+    assert "Пробный прогон" in summary.text
     first, second = await tg.send_batch(
         admin.press("▶️ Применить", message=summary), admin.press("▶️ Применить", message=summary)
     )

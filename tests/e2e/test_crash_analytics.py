@@ -190,9 +190,15 @@ def result_shown(tg: FakeTelegram, person: FakeUser) -> list[str]:
 
 
 async def test_an_import_killed_at_the_apply_confirmation(bot: CrashBot, tg: FakeTelegram, db, olga) -> None:
-    await started(bot, olga, queue=IDLE_QUEUE)
+    await started(bot, olga)
     await client_record(db, ADMIN_ID, "Известный")
-    await checked(bot, olga, clients_file(3))
+    await checked(bot, olga, clients_file(3))  # reading and the dry run are jobs: a busy queue
+    # Then a queue that waits, so the apply's job can't start before the kill at its confirmation.
+    await bot.process.terminate()
+    bot.env["QUEUE_TICK_SECONDS"] = IDLE_QUEUE
+    await bot.restart()
+    await bot.step(olga.send("/start"), None, olga)  # polling again
+    del tg.errors[:]  # the stopped process's last long poll, answered 409 once the new one polled
     pending = await killed_at(bot, olga.press("▶️ Применить"), olga, "⏳ Импорт", "editMessageText")
     imp = await the_import(db)
     assert imp.status == ImportStatus.applying and imp.cursor == 0  # committed, not started
