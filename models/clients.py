@@ -120,8 +120,7 @@ class ClientSearchTerm(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    client_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("clients.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the unique (client_id, term) serves lookups and cascades by client.
+    client_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("clients.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(BigInteger)
     term: Mapped[str] = mapped_column(SearchText)

@@ -103,3 +103,14 @@ def gc_paused() -> Iterator[None]:
         _pauses -= 1
         if _pauses == 0 and _was_enabled:
             gc.enable()
+
+
+async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
+    """PostgreSQL: ANALYZE `tables` after a batch grew them. A table that was nearly empty when a
+    statement was first planned keeps a cached plan for an empty table (a sequential scan for an
+    `email IN (...)` lookup), which a growing import pays for in every batch; fresh statistics
+    invalidate such plans. SQLite plans each statement anew: nothing to do."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    for table in tables:
+        await session.execute(text(f"ANALYZE {table}"))

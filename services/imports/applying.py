@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.imports import Import, ImportStatus
 from models.loyalty import EARN, LoyaltyAccount, Purchase
 from models.users import User
-from services.bulk import gc_paused, reserve_ids
+from services.bulk import gc_paused, refresh_statistics, reserve_ids
 from services.clients.create import create_many
 from services.imports import fields
 from services.imports.checking import checker, forget, row_numbers, rows_of, take_parsed
@@ -83,6 +83,7 @@ async def apply_batch(
         out = await c.check(rows, parsed)
         if imp.kind == fields.CLIENTS:
             await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
+            await refresh_statistics(session, "clients", "client_phones")  # the next batch's lookups
         else:
             await _purchases(session, imp, actor, out.add, currency, now)
     values = {
