@@ -264,6 +264,17 @@ def back_to_card(client: Client) -> InlineKeyboardButton:
 # --- lists ---
 
 
+def open_button(item) -> InlineKeyboardButton:
+    """A client in a list of them (an RFM segment's, a saved segment's): 👤, ⭐ for a VIP, the name and
+    the company; it opens the card."""
+    mark = "⭐ " if getattr(item, "vip", False) else ""
+    extra = f" · {item.company}" if item.company else ""
+    return InlineKeyboardButton(
+        text=label(f"👤 {mark}{item.name}{extra}"),
+        callback_data=ClientCb(action=CardAction.open, client_id=item.id, version=item.version).pack(),
+    )
+
+
 def client_label(item: ListRow) -> str:
     extra = item.company or (phones.display(item.phone) if item.phone else "")
     vip = "⭐ " if getattr(item, "vip", False) else ""

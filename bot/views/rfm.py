@@ -7,10 +7,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import CardAction, ClientCb, RfmAction, RfmCb
+from bot.callbacks import RfmAction, RfmCb
 from bot.formatting import local_dt
 from bot.keyboards import label
 from bot.text import h
+from bot.views.clients import open_button
 from bot.views.segments import segment_label
 from models.analytics import RfmRun
 from services.analytics.rfm import ABC, MOVES_SHOWN, Distribution, SegmentPage
@@ -108,14 +109,7 @@ def segment_text(seg: Segment, page: SegmentPage) -> str:
 def segment_keyboard(seg_index: int, run_id: int, page: SegmentPage) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for row in page.items:
-        mark = "⭐ " if row.vip else ""
-        extra = f" · {row.company}" if row.company else ""
-        kb.row(
-            InlineKeyboardButton(
-                text=label(f"👤 {mark}{row.name}{extra}"),
-                callback_data=ClientCb(action=CardAction.open, client_id=row.id, version=row.version).pack(),
-            )
-        )
+        kb.row(open_button(row))
     nav = []
     if page.page > 0:
         nav.append(

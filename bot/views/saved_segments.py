@@ -14,11 +14,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import CardAction, ClientCb, SegmentAction, SegmentCb
+from bot.callbacks import SegmentAction, SegmentCb
 from bot.keyboards import LANGUAGE_NAMES, label
 from bot.messages import error_text
 from bot.text import h
-from bot.views.clients import status_name
+from bot.views.clients import open_button, status_name
 from bot.views.deals import stage_name
 from bot.views.segments import abc_label, segment_label
 from models.clients import ClientStatus
@@ -270,14 +270,7 @@ def clients_text(seg: SavedSegment, page: ClientsPage) -> str:
 def clients_keyboard(seg: SavedSegment, page: ClientsPage) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for row in page.items:
-        mark = "⭐ " if row.vip else ""
-        extra = f" · {row.company}" if row.company else ""
-        kb.row(
-            InlineKeyboardButton(
-                text=label(f"👤 {mark}{row.name}{extra}"),
-                callback_data=ClientCb(action=CardAction.open, client_id=row.id, version=row.version).pack(),
-            )
-        )
+        kb.row(open_button(row))
     nav = []
     if page.page > 0:
         nav.append(
