@@ -11,17 +11,16 @@ domain time beyond "later".
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.callbacks import ClientCb, DealCb, SurveyCb
-from bot.db import create_session_factory
 from models.audit import AuditEvent
 from models.clients import Client, ClientPhone
 from models.consent import ConsentEvent, Purpose
@@ -39,16 +38,9 @@ from services.deals import Draft
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.fakebot.process import ColdStarter, ForkServer
-from tests.support.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
+from tests.support.crash_support import CrashBot, callback_answers, sent_texts, shown_texts
 from tests.support.people import client_record
 from tests.support.workspace import STAGES
-
-
-@pytest.fixture(scope="module")
-def forks() -> Iterator[ForkServer | ColdStarter]:
-    server = fork_server()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -60,11 +52,6 @@ async def bot(
         yield running
     finally:
         await running.stop()
-
-
-@pytest.fixture
-def db(engine: AsyncEngine) -> async_sessionmaker:
-    return create_session_factory(engine)
 
 
 @pytest.fixture

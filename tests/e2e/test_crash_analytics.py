@@ -18,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.callbacks import ClientCb
-from bot.db import create_session_factory
 from models.analytics import RfmRun
 from models.audit import AuditEvent
 from models.clients import Client, ClientPhone
@@ -42,19 +41,12 @@ from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram, FakeUser, Replies
 from tests.fakebot.process import ColdStarter, ForkServer
 from tests.support.checks import NOT_MODIFIED
-from tests.support.crash_support import CrashBot, callback_answers, fork_server, sent_texts, shown_texts
+from tests.support.crash_support import CrashBot, callback_answers, sent_texts, shown_texts
 from tests.support.people import client_record
 
 IDLE_QUEUE = "60"  # seconds between queue ticks in a first run (the longest the setting allows)
 BUSY_QUEUE = "0.2"  # and after the restart: the job and its follow-ups run at once
 SLOW = 60.0  # seconds a dry run or an apply of a few thousand rows may take on a busy machine
-
-
-@pytest.fixture(scope="module")
-def forks() -> Iterator[ForkServer | ColdStarter]:
-    server = fork_server()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -67,11 +59,6 @@ async def bot(
         yield running
     finally:
         await running.stop()
-
-
-@pytest.fixture
-def db(engine: AsyncEngine) -> async_sessionmaker:
-    return create_session_factory(engine)
 
 
 @pytest.fixture

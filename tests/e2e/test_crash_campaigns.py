@@ -7,33 +7,25 @@ clock (the recipients live where it is daytime now, so quiet hours don't hold an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import create_session_factory
 from models.campaigns import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
 from models.clients import Client
 from models.consent import ClientConsent, Purpose
 from tests.conftest import ADMIN_ID
 from tests.fakebot import FakeTelegram
 from tests.fakebot.process import ColdStarter, ForkServer
-from tests.support.crash_support import CrashBot, fork_server, sent_texts
+from tests.support.crash_support import CrashBot, sent_texts
 from tests.support.people import client_record
 
 PEOPLE = 6
 FIRST = 600
-
-
-@pytest.fixture(scope="module")
-def forks() -> Iterator[ForkServer | ColdStarter]:
-    server = fork_server()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -46,11 +38,6 @@ async def bot(
         yield running
     finally:
         await running.stop()
-
-
-@pytest.fixture
-def db(engine: AsyncEngine) -> async_sessionmaker:
-    return create_session_factory(engine)
 
 
 def daytime_zone() -> str:
