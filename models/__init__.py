@@ -21,7 +21,7 @@ from models.deals import Deal, DealEvent
 from models.fsm import FsmRecord
 from models.interactions import Interaction, InteractionKind, InteractionOutcome
 from models.invites import Invite, InviteKind
-from models.jobs import Job, JobStatus
+from models.jobs import Job, JobSend, JobStatus
 from models.reminders import Reminder, ReminderStatus
 from models.updates import ProcessedUpdate
 from models.users import STAFF_ROLES, Role, User
@@ -47,6 +47,7 @@ __all__ = [
     "Invite",
     "InviteKind",
     "Job",
+    "JobSend",
     "JobStatus",
     "ProcessedUpdate",
     "Purpose",

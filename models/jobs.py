@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, Timestamped, UTCDateTime
@@ -40,3 +40,20 @@ class Job(Timestamped, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the handler reported, e.g. "sent", "blocked", "late": kept for the admin digest.
     outcome: Mapped[str | None] = mapped_column(String(32))
+
+
+class JobSend(Base):
+    """The n-th message a job sends, claimed in its own committed transaction right before it leaves.
+
+    A job run again after its process died (its lease expired) finds the claim and doesn't send that
+    message a second time: it may have arrived, and "sends nothing twice" is the rule. A send that
+    failed while the process lived (a network error, a 5xx) takes its claim back, so the retry sends.
+    """
+
+    __tablename__ = "job_sends"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

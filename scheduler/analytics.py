@@ -95,5 +95,5 @@ async def manual(ctx: JobContext) -> str:
         text = _("✅ RFM and ABC recomputed: {n} clients scored. Send /rfm to see them.").format(
             n=result.population
         )
-    await send_to(deps, user, text)
+    await send_to(ctx, user, text)
     return f"run {result.run_id}"[:32]

@@ -33,6 +33,6 @@ async def deal_nudge(ctx: JobContext) -> str:
     tz = owner.timezone or deps.settings.default_timezone
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text, markup = deal_views.nudge(deal, client, tz, locale)
-    outcome = await send_to(deps, owner, text, markup)
+    outcome = await send_to(ctx, owner, text, markup)
     await deals_service.mark_nudged(ctx.session, deal, ctx.now, days)
     return outcome

@@ -31,4 +31,4 @@ async def admin_digest(ctx: JobContext) -> str:
         ]
         if ctx.late:
             lines.append(_("(sent late: the bot was offline at the planned time)"))
-    return await send_to(deps, user, "\n".join(lines))
+    return await send_to(ctx, user, "\n".join(lines))

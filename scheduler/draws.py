@@ -91,7 +91,7 @@ async def tell(ctx: JobContext) -> str:
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text, markup = views.tell_text(draw, _tz(deps, user), locale), views.tell_markup(client.id)
     try:
-        outcome = await send_to(deps, user, text, markup)
+        outcome = await send_to(ctx, user, text, markup)
     except PermanentError as e:
         log.warning("draw %s announcement to client %s refused by Telegram: %s", draw.id, client_id, e)
         outcome = "rejected"
@@ -148,7 +148,7 @@ async def publish(ctx: JobContext) -> str:
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text = views.result_text(draw, index, winner_name, _tz(deps, admin), locale)
         caption = views.file_caption(draw)
-    outcome = await send_to(deps, admin, text)
+    outcome = await send_to(ctx, admin, text)
     if outcome != Delivery.sent.value:
         return outcome
     with tempfile.TemporaryDirectory(prefix="crm-draw-") as tmp:
@@ -177,7 +177,7 @@ async def winner(ctx: JobContext) -> str:
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text = views.winner_text(draw)
     try:
-        return await send_to(deps, user, text)
+        return await send_to(ctx, user, text)
     except PermanentError as e:
         log.warning("draw %s: the winner's message refused by Telegram: %s", draw.id, e)
         return "rejected"

@@ -1,7 +1,8 @@
 """The morning follow-up digests: each staff member's neglected clients and, for admins, the
 escalation digest. Planned by plan_followup_digests (one job per person and local date, at DIGEST_HOUR
 in the person's time zone); the job computes the list, marks the listed clients and sends it, all in
-its own transaction, so a digest that was sent is the digest whose marks are committed."""
+its own transaction; the message is claimed before it leaves, so a digest is never sent twice, and its
+marks commit with the job."""
 
 from __future__ import annotations
 
@@ -53,11 +54,15 @@ async def followup_digest(ctx: JobContext) -> str:
     found = await followups.neglected(ctx.session, user.id, ctx.now, await followups.rules(ctx.session))
     if not found.items:
         return "nothing"
-    await followups.mark_nudged(ctx.session, [c.id for c in found.items], ctx.now)
     locale = resolve_language(user, user.tg_language, deps.settings.default_language)
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text, markup = views.digest(found, ctx.now, deps.settings.default_currency, locale, ctx.late)
-    return await send_to(deps, user, text, markup)
+    # Claimed and sent before the marks are written (SQLite: the claim's own transaction must not wait
+    # for this one's write lock); the marks commit with the job. A run after a crash that finds the
+    # digest claimed (UNKNOWN: it was probably shown) writes the marks without sending it again.
+    outcome = await send_to(ctx, user, text, markup)
+    await followups.mark_nudged(ctx.session, [c.id for c in found.items], ctx.now)
+    return outcome
 
 
 async def followup_escalation(ctx: JobContext) -> str:
@@ -73,4 +78,4 @@ async def followup_escalation(ctx: JobContext) -> str:
     locale = resolve_language(user, user.tg_language, deps.settings.default_language)
     with deps.i18n.context(), deps.i18n.use_locale(locale):
         text = views.escalation(esc, ctx.late)
-    return await send_to(deps, user, text)
+    return await send_to(ctx, user, text)

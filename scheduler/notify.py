@@ -32,7 +32,7 @@ async def notify(ctx: JobContext) -> str:
         text, markup = _render(ctx)
         if purpose == Purpose.marketing and client_id is not None:  # every offer can be stopped in one tap
             markup = with_unsubscribe(markup, client_id)
-    return await send_to(deps, user, text, markup)
+    return await send_to(ctx, user, text, markup)
 
 
 def _render(ctx: JobContext) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.jobs import Job, JobStatus
+from models.jobs import Job, JobSend, JobStatus
 from services.clock import Clock
 from services.queue import PermanentError, Retry, cancel, enqueue
 
@@ -56,11 +57,40 @@ class JobContext:
     session: AsyncSession
     now: datetime
     deps: Deps  # the application's dependencies (settings, bot, i18n, sender, clock, sessions)
+    sends: int = 0  # messages claimed by this run so far (claim_send)
 
     @property
     def late(self) -> bool:
         """Due long before it ran: the bot was down or the queue was behind."""
         return self.now - self.job.due_at > LATE_AFTER
+
+    async def claim_send(self) -> bool:
+        """The next message of this job is about to leave: claim it in its own committed transaction
+        first (call it before the job's own writes: on SQLite they would hold the write lock). False
+        when an earlier run of this job, whose process died, claimed it: it may have arrived, so it is
+        not sent again."""
+        n, self.sends = self.sends, self.sends + 1
+        try:
+            async with self.deps.session_factory() as session, session.begin():
+                session.add(JobSend(job_id=self.job.id, n=n, at=self.now))
+        except IntegrityError:
+            log.warning(
+                "job %s (%s): message %d was claimed by a run that died; not sent again",
+                self.job.id,
+                self.job.kind,
+                n,
+            )
+            return False
+        return True
+
+    async def release_send(self) -> None:
+        """Take back the last claim: its send failed while this process lived (a network error, a
+        5xx), so the retry may send it."""
+        self.sends -= 1
+        async with self.deps.session_factory() as session, session.begin():
+            await session.execute(
+                delete(JobSend).where(JobSend.job_id == self.job.id, JobSend.n == self.sends)
+            )
 
 
 JobHandler = Callable[[JobContext], Awaitable[str | None]]

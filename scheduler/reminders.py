@@ -39,6 +39,6 @@ async def reminder(ctx: JobContext) -> str:
             late=ctx.late,
             now=ctx.now,
         )
-    outcome = await send_to(deps, owner, text, markup)
+    outcome = await send_to(ctx, owner, text, markup)
     reminders_service.mark_sent(item, ctx.now)
     return outcome

@@ -50,7 +50,7 @@ async def survey_send(ctx: JobContext) -> str:
         text, markup = survey_views.csat_question(survey)
     try:
         if user is not None:
-            outcome = await send_to(deps, user, text, markup)
+            outcome = await send_to(ctx, user, text, markup)
         else:  # linked but never wrote to the bot: the sender finds out whether the chat is open
             outcome = (await deps.sender.send(plan.chat_id, text, markup)).value
     except PermanentError as e:  # Telegram will never accept it: not delivered, not retried
