@@ -1,7 +1,7 @@
 """job_sends: each message a job sends is claimed before it leaves, so a job run again after a crash
 doesn't send it twice
 
-Revision ID: 0023
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-02 11:00:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision: str = "0023"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
