@@ -23,7 +23,8 @@ from bot.views import campaigns as views
 from models.campaigns import Campaign
 from services import timeparse
 from services.access import sees_everything
-from services.campaigns import core
+from services.campaigns import core, links
+from services.campaigns import results as campaign_results
 from services.campaigns.texts import render
 from services.errors import DomainError
 from services.segments import query as segment_query
@@ -106,6 +107,7 @@ async def audience_chosen(query: CallbackQuery, callback_data: CampaignCb, ctx: 
         await query.answer(views.error(DomainError("campaign_audience_empty")), show_alert=True)
         return
     campaign = await core.create_draft(ctx.session, ctx.user, aud, ctx.settings.default_language, ctx.now())
+    await links.ensure(ctx.session, [campaign.id], (await ctx.bot.me()).username or "", ctx.now())
     await begin_dialog(ctx.state, Broadcast.text, **{KEY: campaign.id})
     await edit_or_send(query, views.text_prompt(campaign, reachable, campaign.default_language))
     await query.answer()
@@ -364,7 +366,8 @@ async def interested_pressed(query: CallbackQuery, callback_data: CampaignCb, ct
 
 @router.message(Command("campaigns"), flags=STAFF)
 async def campaigns_command(message: Message, ctx: Ctx) -> None:
-    results = await core.results(ctx.session, ctx.user)
+    me = await ctx.bot.me()
+    results = await campaign_results.results(ctx.session, ctx.user, me.username or "", ctx.now())
     cap = await core.weekly_cap(ctx.session)
     await message.answer(
         views.results_text(results, cap), reply_markup=views.results_keyboard(sees_everything(ctx.user))

@@ -1,5 +1,5 @@
-"""/start (with deep-link payloads: "m_" manager invite, "c_" customer invite, "r_" referral), /help
-and /cancel."""
+"""/start (with deep-link payloads: "m_" manager invite, "c_" customer invite, "r_" referral, "k_" a
+campaign's tracked link), /help and /cancel."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.views import customers as customer_views
 from bot.views.start import help_text
 from services import customers, invites, loyalty, notify
 from services.access import client_of
+from services.campaigns import links as campaign_links
 from services.errors import DomainError
 
 ANY = {"role": "any"}
@@ -63,6 +64,15 @@ async def start_referral(message: Message, command: CommandObject, ctx: Ctx) -> 
 @router.message(CommandStart(deep_link=True, magic=F.args.func(invites.kind_of)), flags=ANY)
 async def start_manager_invite(message: Message, command: CommandObject, ctx: Ctx) -> None:
     await manager_invite(message, ctx, command.args or "")
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(campaign_links.PREFIX)), flags=ANY)
+async def start_campaign_link(message: Message, command: CommandObject, ctx: Ctx) -> None:
+    """A campaign's tracked link: the opening is recorded once per person (a forged or unknown one
+    is not), and the answer is the plain /start one either way."""
+    await campaign_links.opened(ctx.session, command.args or "", ctx.user.id, ctx.now())
+    text, markup = await customer_greeting(ctx)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.message(CommandStart(deep_link=True), flags=ANY)

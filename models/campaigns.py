@@ -117,3 +117,34 @@ class CampaignSettings(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weekly_cap: Mapped[int] = mapped_column(Integer, default=2)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignLink(Base):
+    """A campaign's tracked deep link `https://t.me/<bot>?start=k_<token>` (the token random, so the
+    links of other campaigns can't be guessed from one), and who opened it: once per person."""
+
+    __tablename__ = "campaign_links"
+    __table_args__ = (UniqueConstraint("token", name="uq_campaign_links_token"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(24))
+    bot_username: Mapped[str] = mapped_column(String(64))  # the bot's username when the link was made
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignLinkClick(Base):
+    """Someone opened a campaign's tracked link (/start with its payload): once per Telegram account;
+    the client too when the account is a linked customer's."""
+
+    __tablename__ = "campaign_link_clicks"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "telegram_id", name="uq_campaign_link_clicks_campaign_person"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    client_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("clients.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,7 +23,8 @@ from bot.text import h
 from bot.views.consent import with_unsubscribe
 from models.campaigns import Campaign, CampaignStatus, DeliveryStatus
 from models.segments import SavedSegment
-from services.campaigns.core import Counts, Result, wall_time
+from services.campaigns.core import Counts, wall_time
+from services.campaigns.results import Result
 from services.campaigns.texts import PLACEHOLDERS
 from services.errors import DomainError
 
@@ -310,18 +311,28 @@ def results_text(results: Sequence[Result], cap: int) -> str:
     else:
         parts = []
         for r in results:
+            f = r.figures
             head = _("<b>#{id}</b> to {audience}: {status}").format(
                 id=r.campaign.id, audience=audience_name(r.campaign), status=status_name(r.campaign.status)
             )
             tail = _(
-                "🙋 Interested: {clicks} · 🔕 Unsubscribed after it: {unsub} · 🛒 Bought within 7 days: "
-                "{buyers} ({purchases} purchases)"
-            ).format(clicks=r.clicks, unsub=r.unsubscribed, buyers=r.buyers, purchases=r.purchases)
-            parts.append(
-                f"{head}\n{counts_lines(r.counts)}\n📬 "
-                + _("Left: {left}").format(left=r.counts.left)
+                "🙋 Interested: {clicks} · 🔗 Opened the link: {opened} · 🔕 Unsubscribed after it: "
+                "{unsub} · 🛒 Bought within 7 days: {buyers} ({purchases} purchases)"
+            ).format(
+                clicks=f.clicks,
+                opened=f.link_clicks,
+                unsub=f.unsubscribed,
+                buyers=f.buyers,
+                purchases=f.purchases,
+            )
+            part = (
+                f"{head}\n{counts_lines(f.counts)}\n📬 "
+                + _("Left: {left}").format(left=f.counts.left)
                 + f"\n{tail}"
             )
+            if r.link:
+                part += "\n" + _("🔗 Tracked link: {link}").format(link=h(r.link))
+            parts.append(part)
         body = "\n\n".join(parts)
     limit = _("Weekly limit: at most {cap} offers per customer in 7 days.").format(cap=cap)
     return _("📊 <b>Broadcasts</b>") + f"\n\n{body}\n\n{limit}"

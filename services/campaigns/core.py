@@ -2,7 +2,7 @@
 the start (the audience becomes delivery rows in one INSERT ... SELECT), pause / resume / cancel, the
 rules checked at the moment each message leaves (consent, a linked and open chat, the weekly limit,
 quiet hours in the recipient's time zone), the per-row bookkeeping of the sending engine, and the
-counts a progress message and /campaigns show.
+counts a progress message shows (/campaigns and its export: services/campaigns/results.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,13 +23,14 @@ from models.campaigns import (
     DeliveryStatus,
 )
 from models.clients import Client
-from models.consent import ConsentEvent, Purpose
+from models.consent import Purpose
 from models.jobs import Job, JobStatus
-from models.loyalty import LoyaltyAccount, Purchase
+from models.loyalty import LoyaltyAccount
 from models.segments import SavedSegment
 from models.users import User
 from services import consent
 from services.access import sees_everything
+from services.campaigns import links
 from services.campaigns.texts import MAX_BUTTONS, Values, check, parse_button
 from services.errors import DomainError, NotFound
 from services.loyalty.settings import program
@@ -44,7 +45,6 @@ WEEK = timedelta(days=7)
 DEFAULT_CAP = 2
 MAX_CAP = 50
 QUIET_FROM, QUIET_UNTIL = 21, 10  # no marketing message from 21:00 to 10:00, the recipient's time
-RESULT_DAYS = 7  # purchases and unsubscribes counted this long after a message was sent
 OPEN = (CampaignStatus.sending, CampaignStatus.paused)
 WALL = "%Y-%m-%dT%H:%M"
 EARLIEST_OFFSET = timedelta(hours=14)  # the easternmost time zone is UTC+14
@@ -398,14 +398,15 @@ async def claim(
         language = resolve_language(user, user.tg_language, campaign.default_language)
     else:
         language = client.language if client.language in SUPPORTED_LANGUAGES else campaign.default_language
-    return Outgoing(row.id, client.id, client.telegram_id, language, await values_of(session, client))
+    values = await values_of(session, client, campaign)
+    return Outgoing(row.id, client.id, client.telegram_id, language, values)
 
 
 def text_for(campaign: Campaign, language: str) -> str:
     return campaign.texts.get(language) or campaign.texts[campaign.default_language]
 
 
-async def values_of(session: AsyncSession, client: Client) -> Values:
+async def values_of(session: AsyncSession, client: Client, campaign: Campaign | None = None) -> Values:
     account = await session.get(LoyaltyAccount, client.id)
     spend = account.total_spend if account is not None else 0
     tier, _next = (await program(session)).tier_for(spend)  # type: ignore[arg-type]
@@ -416,6 +417,7 @@ async def values_of(session: AsyncSession, client: Client) -> Values:
         points=account.balance if account is not None else 0,
         tier=tier.name,
         manager=owner.display_name if owner is not None else "",
+        link=await links.url_for(session, campaign) if campaign is not None else "",
     )
 
 
@@ -435,8 +437,9 @@ async def sample(session: AsyncSession, viewer: User, campaign: Campaign, basis:
             points=0,
             tier=basis.tiers[0].name,
             manager=viewer.display_name,
+            link=await links.url_for(session, campaign),
         )
-    return await values_of(session, client)
+    return await values_of(session, client, campaign)
 
 
 async def record(
@@ -501,7 +504,7 @@ async def revive(session: AsyncSession, now: datetime) -> int:
     return queued
 
 
-# --- counts and results ---
+# --- counts (the progress message; /campaigns: services/campaigns/results.py) ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,62 +530,6 @@ async def counts(session: AsyncSession, campaign_id: int) -> Counts:
         .group_by(CampaignDelivery.status)
     )
     return Counts({DeliveryStatus(s): int(n) for s, n in (await session.execute(q)).all()})
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    campaign: Campaign
-    counts: Counts
-    clicks: int
-    unsubscribed: int  # recipients who withdrew offers consent within RESULT_DAYS after theirs
-    buyers: int  # recipients who bought within RESULT_DAYS after theirs
-    purchases: int
-
-
-async def results(session: AsyncSession, viewer: User, limit: int = 10) -> list[Result]:
-    """The latest started campaigns the viewer may see (admins: all, managers: their own)."""
-    q = select(Campaign).where(Campaign.status != CampaignStatus.draft)
-    if not sees_everything(viewer):
-        q = q.where(Campaign.created_by == viewer.id)
-    campaigns = (await session.scalars(q.order_by(Campaign.id.desc()).limit(limit))).all()
-    return [await result_of(session, c) for c in campaigns]
-
-
-async def result_of(session: AsyncSession, campaign: Campaign) -> Result:
-    """Its counts, clicks, and what its recipients did within RESULT_DAYS after their message: the
-    candidates are read between the first send and the last one plus RESULT_DAYS (an index range),
-    and each is kept when it falls within RESULT_DAYS after that recipient's own message."""
-    clicks = await session.scalar(select(func.count()).where(CampaignClick.campaign_id == campaign.id))
-    sent = CampaignDelivery.__table__.alias("sent_delivery")
-    window = [sent.c.campaign_id == campaign.id, sent.c.status == DeliveryStatus.sent.value]
-    first, last = (
-        await session.execute(select(func.min(sent.c.at), func.max(sent.c.at)).where(*window))
-    ).one()
-    unsubscribed, buyers, purchases = 0, 0, 0
-    if first is not None:
-        end, span = last + timedelta(days=RESULT_DAYS), timedelta(days=RESULT_DAYS)
-        events = await session.execute(
-            select(ConsentEvent.client_id, ConsentEvent.at, sent.c.at)
-            .join(sent, and_(sent.c.client_id == ConsentEvent.client_id, ConsentEvent.at >= sent.c.at))
-            .where(
-                *window,
-                ConsentEvent.purpose == Purpose.marketing,
-                ConsentEvent.granted.is_(False),
-                ConsentEvent.at >= first,
-                ConsentEvent.at < end,
-            )
-        )
-        unsubscribed = len({client for client, at, since in events.all() if at < since + span})
-        bought = await session.execute(
-            select(Purchase.client_id, Purchase.created_at, sent.c.at)
-            .join(sent, and_(sent.c.client_id == Purchase.client_id, Purchase.created_at >= sent.c.at))
-            .where(*window, Purchase.created_at >= first, Purchase.created_at < end)
-        )
-        kept = [client for client, at, since in bought.all() if at < since + span]
-        buyers, purchases = len(set(kept)), len(kept)
-    return Result(
-        campaign, await counts(session, campaign.id), int(clicks or 0), unsubscribed, buyers, purchases
-    )
 
 
 async def click(session: AsyncSession, campaign_id: int, telegram_id: int, now: datetime) -> bool:

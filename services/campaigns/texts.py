@@ -22,8 +22,16 @@ BUTTON_LABEL_LIMIT = 40
 NAME_BOUND = 64  # a first name or a manager's name is cut to this many characters
 TIER_BOUND = 30
 POINTS_BOUND = 12
-PLACEHOLDERS = ("first_name", "points", "tier", "manager")
-BOUNDS = {"first_name": NAME_BOUND, "points": POINTS_BOUND, "tier": TIER_BOUND, "manager": NAME_BOUND}
+# The campaign's tracked deep link (services/campaigns/links.py): t.me/ + a username + ?start= + payload.
+LINK_BOUND = len("https://t.me/") + 32 + len("?start=") + 64
+PLACEHOLDERS = ("first_name", "points", "tier", "manager", "link")
+BOUNDS = {
+    "first_name": NAME_BOUND,
+    "points": POINTS_BOUND,
+    "tier": TIER_BOUND,
+    "manager": NAME_BOUND,
+    "link": LINK_BOUND,
+}
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -35,6 +43,7 @@ class Values:
     points: int
     tier: str
     manager: str
+    link: str = ""  # the campaign's tracked link
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -42,6 +51,7 @@ class Values:
             "points": str(self.points)[:POINTS_BOUND],
             "tier": self.tier[:TIER_BOUND],
             "manager": self.manager[:NAME_BOUND],
+            "link": self.link[:LINK_BOUND],
         }
 
 

@@ -10,13 +10,21 @@ segment that matches nobody; the weekly limit set by an admin; a customer gets n
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from bot.callbacks import CampaignAction, CampaignCb
-from models.campaigns import Campaign, CampaignClick, CampaignDelivery, CampaignStatus, DeliveryStatus
+from models.campaigns import (
+    Campaign,
+    CampaignClick,
+    CampaignDelivery,
+    CampaignLinkClick,
+    CampaignStatus,
+    DeliveryStatus,
+)
 from models.consent import ClientConsent, Purpose
 from models.loyalty import LoyaltyAccount, Purchase
 from models.segments import SavedSegment
@@ -388,3 +396,35 @@ async def test_replies_are_not_held_back_by_a_broadcast(app, tg):
     assert not got(people[-1], "News")  # the broadcast wasn't over when the reply came
     await sending
     assert all(len(got(p, "News for")) == 1 for p in people)
+
+
+async def test_the_tracked_link_in_the_text_counted_once_per_person_a_forged_one_a_plain_start(app, tg):
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    people = await customers(app, tg)
+    await compose(admin)
+    other = (await admin.send("Привет, {first_name}! Подробнее: {link}")).last
+    preview = (await admin.press("Skip", message=other)).last
+    sample = [m for m in admin.messages if "Подробнее" in (m.text or "")][-1]
+    [link] = re.findall(r"https://t\.me/\S+\?start=(k_[A-Za-z0-9_-]+)", sample.text)
+    assert len(link) <= 64
+    await admin.press("🚀 Send now", message=preview)
+    await app.queue.drain()
+    ivan = people["ivan"][1]
+    [to_ivan] = got(ivan, "Подробнее")
+    assert f"?start={link}" in to_ivan
+
+    plain = (await tg.user(900, "Stranger").send("/start")).last.text
+    stranger = tg.user(901, "Stranger")
+    assert (await stranger.send(f"/start {link}")).last.text == plain  # the usual welcome
+    ivan_plain = (await ivan.send("/start")).last.text
+    assert (await ivan.send(f"/start {link}")).last.text == ivan_plain  # a customer: their menu
+    await ivan.send(f"/start {link}")  # a second opening isn't counted again
+    forged = tg.user(902, "Stranger")
+    assert (await forged.send("/start k_forged-token")).last.text == plain
+    async with app.session_factory() as s:
+        clicks = (await s.scalars(select(CampaignLinkClick))).all()
+    assert sorted(c.telegram_id for c in clicks) == [IVAN, 901]
+    assert {c.telegram_id: c.client_id for c in clicks}[IVAN] == people["ivan"][0]
+    report = (await admin.send("/campaigns")).last
+    assert "Opened the link: 2" in report.text and f"?start={link}" in report.text
