@@ -1,7 +1,7 @@
 """campaign links: each campaign's tracked deep link, and who opened it (once per person)
 
-Revision ID: 0022
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-02 10:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from models.base import UTCDateTime
 
-revision: str = "0022"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
