@@ -61,6 +61,11 @@ class RateLimiter:
             bucket.take()
         return None
 
+    def set_chat_limit(self, chat_key: Hashable, rate: float, burst: float | None = None) -> None:
+        """One chat with a limit of its own (a benchmark's manager who searches faster than the
+        per-chat rate lets the replies come); every other chat keeps ``per_chat_rate``."""
+        self._chats[chat_key] = TokenBucket(rate, burst or max(1.0, rate), self.clock)
+
     def _chat_bucket(self, chat_key: Hashable) -> TokenBucket | None:
         if self.per_chat_rate is None:
             return None
