@@ -40,12 +40,17 @@ log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = 1.0
 MAX_RETRY_AFTER_WAITS = 5
+# A broadcast's send that woke a little late (an event loop's sleep overshoots by a millisecond or
+# two) may take the slot it missed within this window, so the lane holds its rate instead of
+# losing a few percent to timer lag; at most CATCH_UP × rate sends close together (3 at 30/s).
+CATCH_UP = 0.1
 
 
 class Delivery(enum.StrEnum):
     sent = "sent"
     blocked = "blocked"  # the person blocked the bot (403)
     unreachable = "unreachable"  # chat not found / deactivated account
+    withheld = "withheld"  # not sent: `go` said no when its slot came (a paused or cancelled campaign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +62,11 @@ class Posted:
 
 
 class RateLimiter:
-    """Slots for the whole bot (SEND_RATE per second) and per chat (one per PER_CHAT_INTERVAL)."""
+    """Slots for the whole bot (SEND_RATE per second) and per chat (one per PER_CHAT_INTERVAL).
+
+    Replies and reminders reserve the next slot (`wait`, `wait_reply`); a broadcast's send only takes
+    a slot that is free now (`wait_broadcast`), so whatever else the bot sends goes first and the
+    broadcast fills the rest of the rate, never more."""
 
     def __init__(
         self,
@@ -74,6 +83,7 @@ class RateLimiter:
         self._next_chat: dict[int, float] = {}
         self._held_all = 0.0  # a 429 holds everything (or one chat) until then
         self._held_chat: dict[int, float] = {}
+        self._broadcast_turn = asyncio.Lock()
 
     def _reserve(self, chat_id: int) -> float:
         now = self.monotonic()
@@ -99,6 +109,20 @@ class RateLimiter:
         if until > now:
             await self.sleep(until - now)
 
+    async def wait_broadcast(self, chat_id: int) -> None:
+        """Wait for a slot nobody reserved (and the chat's own one), then take it. Broadcast sends get
+        their slots one after another in the order they asked (asyncio.Lock is first come, first
+        served), so a campaign's messages leave in its order however many wait at once."""
+        async with self._broadcast_turn:
+            while True:
+                now = self.monotonic()
+                at = max(self._next_global, self._held_all, self._next_chat.get(chat_id, 0.0))
+                if at <= now:
+                    self._next_global = max(self._next_global, now - CATCH_UP) + self.interval
+                    self._next_chat[chat_id] = now + self.per_chat_interval
+                    return
+                await self.sleep(at - now)
+
     def hold_chat(self, chat_id: int, seconds: float) -> None:
         until = self.monotonic() + seconds
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), until)
@@ -123,11 +147,15 @@ class Sender(ReplyPacer):
         session_factory: async_sessionmaker[AsyncSession],
         clock: Clock,
         limiter: RateLimiter,
+        paid_limiter: RateLimiter | None = None,
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
         self.clock = clock
         self.limiter = limiter
+        # Paid broadcasts (Telegram's allow_paid_broadcast, up to 1000/s for Stars) have a lane of their
+        # own at PAID_BROADCAST_RATE: they don't take the free slots replies and reminders need.
+        self.paid_limiter = paid_limiter
 
     async def send(
         self,
@@ -179,22 +207,30 @@ class Sender(ReplyPacer):
         reply_markup: InlineKeyboardMarkup | None = None,
         *,
         media: tuple[str, str] | None = None,
+        broadcast: bool = False,
+        paid: bool = False,
+        go: Callable[[], bool] | None = None,
     ) -> Posted:
         """One message of a broadcast or a progress message: HTML `text` of at most 4096 characters
         (not split), or with `media` ("photo" or "document", Telegram's file_id) a caption of at most
         1024; paced like `send` but without the reachability read (the caller checked it), with
         Telegram's message id. A 429 holds every send of the bot for retry_after, not only this chat's:
-        a broadcast hitting the flood limit means the bot's overall rate is too high."""
+        a broadcast hitting the flood limit means the bot's overall rate is too high.
+
+        `broadcast` sends take only free slots (see RateLimiter); `paid` ones go in the paid lane with
+        allow_paid_broadcast. `go`, asked once the slot has come and before the request, may withhold
+        the message (Delivery.withheld): a campaign paused or cancelled while it waited."""
         sent: list[int] = []
+        extra: dict[str, bool] = {"allow_paid_broadcast": True} if paid else {}
 
         async def call() -> None:
             if media is not None and media[0] == "photo":
                 message = await self.bot.send_photo(
-                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup, **extra
                 )
             elif media is not None:
                 message = await self.bot.send_document(
-                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup
+                    chat_id, media[1], caption=text, parse_mode="HTML", reply_markup=reply_markup, **extra
                 )
             else:
                 message = await self.bot.send_message(
@@ -203,10 +239,14 @@ class Sender(ReplyPacer):
                     reply_markup=reply_markup,
                     parse_mode="HTML",
                     link_preview_options={"is_disabled": True},
+                    **extra,
                 )
             sent.append(message.message_id)
 
-        delivery = await self._deliver(chat_id, call, hold_all=True)
+        limiter = self.paid_limiter if paid and self.paid_limiter is not None else self.limiter
+        delivery = await self._deliver(
+            chat_id, call, hold_all=True, limiter=limiter, broadcast=broadcast or paid, go=go
+        )
         return Posted(delivery, sent[-1] if delivery is Delivery.sent and sent else None)
 
     async def _send_chunk(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Delivery:
@@ -222,19 +262,32 @@ class Sender(ReplyPacer):
         )
 
     async def _deliver(
-        self, chat_id: int, call: Callable[[], Awaitable[object]], *, hold_all: bool = False
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[object]],
+        *,
+        hold_all: bool = False,
+        limiter: RateLimiter | None = None,
+        broadcast: bool = False,
+        go: Callable[[], bool] | None = None,
     ) -> Delivery:
+        limiter = limiter or self.limiter
         for _ in range(MAX_RETRY_AFTER_WAITS + 1):
-            await self.limiter.wait(chat_id)
+            if broadcast:
+                await limiter.wait_broadcast(chat_id)
+            else:
+                await limiter.wait(chat_id)
+            if go is not None and not go():
+                return Delivery.withheld
             try:
                 await call()
                 return Delivery.sent
             except TelegramRetryAfter as e:
                 log.warning("429 for chat %s: retry after %s s", chat_id, e.retry_after)
                 if hold_all:
-                    self.limiter.hold_all(e.retry_after)
+                    limiter.hold_all(e.retry_after)
                 else:
-                    self.limiter.hold_chat(chat_id, e.retry_after)
+                    limiter.hold_chat(chat_id, e.retry_after)
                 continue
             except TelegramForbiddenError as e:
                 blocked = "blocked" in e.message.lower()

@@ -1,15 +1,17 @@
 """The sending engine of broadcasts: `campaign.step`, one durable job at a time per campaign.
 
 A step becomes the campaign's runner, turns rows a dead process left "sending" into "unknown" (never
-resent: at most once), then for up to STEP_SECONDS takes the due queued rows in order. For each it
-checks, at that moment, consent, the linked and open chat, quiet hours in the recipient's time zone (a
-row in them waits for 10:00 there) and the weekly limit; claims it ("sending", committed before the
-send), sends it through deps.sender (its overall and per-chat pacing, 429 holds, 403 marking the
-person blocked), and commits the result with Telegram's message id. Between two sends it reads the
-campaign's status, so Pause and Cancel take effect at once, and it keeps to BROADCAST_SHARE of
-SEND_RATE, leaving the rest for replies and reminders. ERRORS_IN_ROW failures in a row pause the
-campaign and tell the person who started it. The next step is queued in the step's own transaction:
-a crash before its commit only means the same step runs again once its lease expires.
+resent: at most once), then for up to STEP_SECONDS takes the due queued rows in order, a batch at a
+time (core.claim_batch). For each row it checks, at that moment, consent, the linked and open chat,
+quiet hours in the recipient's time zone (a row in them waits for 10:00 there) and the weekly limit,
+and claims the rest ("sending", committed before any of them is sent). The claimed rows go out through
+deps.sender's broadcast lane, several at once: each takes only a slot no reply or reminder reserved,
+so the campaign fills what is left of SEND_RATE and nothing else waits for it (a paid campaign has a
+lane of its own at PAID_BROADCAST_RATE). 429 holds, 403 marks the person blocked; the results are
+committed in batches with Telegram's message ids. The status is read every STATUS_EVERY: Pause and
+Cancel stop it within that (rows claimed but not sent yet go back to the queue). ERRORS_IN_ROW failures
+in a row pause the campaign and tell the person who started it. The next step is queued in the step's
+own transaction: a crash before its commit only means the same step runs again once its lease expires.
 
 The progress message in the starter's chat is edited at most every PROGRESS_EVERY.
 """
@@ -38,9 +40,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STEP = core.STEP_JOB
-STEP_SECONDS = 20.0  # and at most a third of the queue's lease, so a step never outlives its lease
-BATCH = 50
-BROADCAST_SHARE = 0.8
+STEP_SECONDS = 40.0  # and at most a third of the queue's lease, so a step never outlives its lease
+CLAIM_AHEAD = 0.5  # seconds of sending claimed at once (rate × this rows, 1..MAX_BATCH)
+MAX_BATCH = 500
+IN_FLIGHT = 0.3  # seconds of sending under way at once (rate × this sends, at least 2)
+FLUSH_EVERY = 0.1  # results are committed this often (and at the end of a step)
+STATUS_EVERY = 0.25  # the campaign's status is read this often: Pause and Cancel act within it
 ERRORS_IN_ROW = 10
 PROGRESS_EVERY = timedelta(seconds=5)
 WAIT_FOR_OTHERS = timedelta(seconds=5)
@@ -58,91 +63,166 @@ async def step(ctx: JobContext) -> str:
         if campaign is None:
             return "not sending"
         cap = await core.weekly_cap(s)
-    interval = 1.0 / (deps.settings.send_rate * BROADCAST_SHARE)
-    budget = min(STEP_SECONDS, deps.settings.queue_lease_seconds / 3)
-    started = time.monotonic()
-    sent = 0
-    stopped = False
-    next_progress = started
-    errors = campaign.errors_in_row  # failures in a row so far (the row is written only when it changes)
-    while not stopped and time.monotonic() - started < budget:
-        async with deps.session_factory() as s:
-            ids = await core.due_rows(s, campaign_id, deps.clock.now(), BATCH)
-        if not ids:
-            break
-        for delivery_id in ids:
-            if time.monotonic() - started >= budget:
-                break
-            async with deps.session_factory() as s:
-                if not await core.still_mine(s, campaign_id, runner):
-                    stopped = True
+    paid = campaign.paid and deps.sender.paid_limiter is not None
+    rate = deps.settings.paid_broadcast_rate if paid else deps.settings.send_rate
+    run = _Run(deps, campaign, runner, cap, paid, rate)
+    await run.go(min(STEP_SECONDS, deps.settings.queue_lease_seconds / 3))
+    if run.errors >= ERRORS_IN_ROW:
+        await _pause_for_errors(deps, campaign, runner, run.errors)
+    return await _after(ctx, campaign_id, runner, run.sent)
+
+
+class _Run:
+    """One step's sending: a feeder claims batches of due rows (CLAIM_AHEAD of sending at a time, so
+    a kill leaves at most that many "unknown"), IN_FLIGHT × rate sends wait for their slots at once,
+    results are committed in batches every FLUSH_EVERY, and the status is read every STATUS_EVERY."""
+
+    def __init__(
+        self, deps: Deps, campaign: Campaign, runner: int, cap: int, paid: bool, rate: float
+    ) -> None:
+        self.deps, self.campaign, self.runner, self.cap, self.paid = deps, campaign, runner, cap, paid
+        self.batch = max(1, min(MAX_BATCH, round(rate * CLAIM_AHEAD)))
+        self.workers = max(2, round(rate * IN_FLIGHT))
+        self.media = (campaign.media_kind, campaign.media_file_id) if campaign.media_file_id else None
+        self.todo: asyncio.Queue[core.Outgoing | None] = asyncio.Queue()
+        self.results: list[core.Result] = []
+        self.unsent: list[int] = []  # claimed, never sent (stopped first): back to the queue
+        self.sent = 0
+        self.errors = campaign.errors_in_row  # failures in a row
+        self.stored_errors = campaign.errors_in_row
+        self.stopped = False
+        self.busy = 0  # sends under way
+
+    def going(self) -> bool:
+        return not self.stopped
+
+    async def go(self, budget: float) -> None:
+        deps = self.deps
+        started = time.monotonic()
+        workers = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+        next_status = next_flush = next_progress = started
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= next_status:
+                    async with deps.session_factory() as s:
+                        if not await core.still_mine(s, self.campaign.id, self.runner):
+                            self.stopped = True
+                    next_status = now + STATUS_EVERY
+                if now >= next_flush:
+                    await self._flush()
+                    next_flush = now + FLUSH_EVERY
+                if now >= next_progress:  # edited at most every PROGRESS_EVERY (progress() keeps to it)
+                    elapsed = now - started
+                    rate = self.sent / elapsed if elapsed > 1 and self.sent else None
+                    await progress(deps, self.campaign.id, rate)
+                    next_progress = now + 1.0
+                if self.stopped or now - started >= budget:
                     break
-            began = time.monotonic()
-            outcome = await _one(deps, campaign, delivery_id, runner, cap)
-            if outcome is DeliveryStatus.sent:
-                sent += 1
-            if outcome in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked):
-                if outcome is DeliveryStatus.failed or errors:
-                    paused, errors = await _errors(deps, campaign, outcome)
-                    if paused:
-                        stopped = True
-                        break
-                await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
-            if time.monotonic() >= next_progress:
-                elapsed = time.monotonic() - started
-                await progress(deps, campaign_id, sent / elapsed if elapsed > 0 and sent else None)
-                next_progress = time.monotonic() + PROGRESS_EVERY.total_seconds()
-    return await _after(ctx, campaign_id, runner, sent)
+                if self.todo.qsize() < max(1, self.workers // 2):
+                    async with deps.session_factory() as s, s.begin():
+                        claimed = await core.claim_batch(
+                            s,
+                            self.campaign,
+                            self.runner,
+                            deps.clock.now(),
+                            deps.settings.default_timezone,
+                            self.cap,
+                            self.batch,
+                        )
+                    for out in claimed.outgoing:
+                        self.todo.put_nowait(out)
+                    if claimed.looked_at == 0 and self.todo.empty() and self._idle():
+                        break  # nothing due now: the next step comes when the first waiting row is due
+                    if claimed.looked_at:
+                        continue
+                await asyncio.sleep(min(FLUSH_EVERY, STATUS_EVERY) / 2)
+        finally:
+            for _ in workers:
+                self.todo.put_nowait(None)
+            await asyncio.gather(*workers, return_exceptions=True)
+            while not self.todo.empty():
+                if (left := self.todo.get_nowait()) is not None:
+                    self.unsent.append(left.delivery_id)
+            await self._flush()
 
+    def _idle(self) -> bool:
+        return self.busy == 0
 
-async def _one(
-    deps: Deps, campaign: Campaign, delivery_id: int, runner: int, cap: int
-) -> DeliveryStatus | None:
-    """Check, claim, send and record one row."""
-    now = deps.clock.now()
-    async with deps.session_factory() as s, s.begin():
-        claimed = await core.claim(s, campaign, delivery_id, runner, now, deps.settings.default_timezone, cap)
-    if not isinstance(claimed, core.Outgoing):
-        return claimed
-    with deps.i18n.context(), deps.i18n.use_locale(claimed.language):
-        text = render(core.text_for(campaign, claimed.language), claimed.values)
-        markup = views.recipient_markup(campaign, claimed.client_id)
-    status, message_id, error = DeliveryStatus.failed, None, None
-    try:
-        media = (campaign.media_kind, campaign.media_file_id) if campaign.media_file_id else None
-        posted = await deps.sender.post(claimed.chat_id, text, markup, media=media)  # type: ignore[arg-type]
-    except PermanentError as e:
-        error = str(e)
-    except Exception as e:  # network, 5xx, 429s that didn't end: failed, not retried (it may have arrived)
-        log.warning("campaign %s: delivery %s failed: %r", campaign.id, delivery_id, e)
-        error = repr(e)
-    else:
+    async def _work(self) -> None:
+        while (out := await self.todo.get()) is not None:
+            if self.stopped:
+                self.unsent.append(out.delivery_id)
+                continue
+            self.busy += 1
+            try:
+                result = await self._send(out)
+            finally:
+                self.busy -= 1
+            if result is None:
+                self.unsent.append(out.delivery_id)
+                continue
+            self.results.append(result)
+            if result.status is DeliveryStatus.sent:
+                self.sent += 1
+            if result.status is DeliveryStatus.failed:
+                self.errors += 1
+                if self.errors >= ERRORS_IN_ROW:
+                    self.stopped = True
+            elif result.status in (DeliveryStatus.sent, DeliveryStatus.blocked):
+                self.errors = 0
+
+    async def _send(self, out: core.Outgoing) -> core.Result | None:
+        """Send one claimed row; None when it was withheld (the campaign stopped while it waited)."""
+        deps, campaign = self.deps, self.campaign
+        with deps.i18n.context(), deps.i18n.use_locale(out.language):
+            text = render(core.text_for(campaign, out.language), out.values)
+            markup = views.recipient_markup(campaign, out.client_id)
+        try:
+            posted = await deps.sender.post(
+                out.chat_id,
+                text,
+                markup,
+                media=self.media,  # type: ignore[arg-type]
+                broadcast=True,
+                paid=self.paid,
+                go=self.going,
+            )
+        except PermanentError as e:
+            return core.Result(out.delivery_id, DeliveryStatus.failed, error=str(e))
+        except (
+            Exception
+        ) as e:  # network, 5xx, 429s that didn't end: failed, not retried (it may have arrived)
+            log.warning("campaign %s: delivery %s failed: %r", campaign.id, out.delivery_id, e)
+            return core.Result(out.delivery_id, DeliveryStatus.failed, error=repr(e))
+        if posted.delivery is Delivery.withheld:
+            return None
         if posted.delivery is Delivery.sent:
-            status, message_id = DeliveryStatus.sent, posted.message_id
-        else:
-            status, error = DeliveryStatus.blocked, posted.delivery.value
-    async with deps.session_factory() as s, s.begin():
-        await core.record(s, delivery_id, status, deps.clock.now(), message_id, error)
-    return status
+            return core.Result(out.delivery_id, DeliveryStatus.sent, posted.message_id)
+        return core.Result(out.delivery_id, DeliveryStatus.blocked, error=posted.delivery.value)
+
+    async def _flush(self) -> None:
+        """Commit the results so far (and rows to give back, and the failures-in-a-row count)."""
+        results, self.results = self.results, []
+        unsent, self.unsent = self.unsent, []
+        errors = self.errors
+        if not results and not unsent and errors == self.stored_errors:
+            return
+        async with self.deps.session_factory() as s, s.begin():
+            await core.record_many(s, results, self.deps.clock.now())
+            await core.release(s, unsent)
+            if errors != self.stored_errors:
+                await core.set_errors(s, self.campaign.id, errors)
+        self.stored_errors = errors
 
 
-async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> tuple[bool, int]:
-    """Count failures in a row (a delivery resets it); ERRORS_IN_ROW of them pause the campaign and
-    tell its starter. Returns whether it paused, and the count."""
+async def _pause_for_errors(deps: Deps, campaign: Campaign, runner: int, errors: int) -> None:
+    """ERRORS_IN_ROW failures in a row pause the campaign and tell its starter."""
     async with deps.session_factory() as s, s.begin():
-        row = await s.get(Campaign, campaign.id, with_for_update=True, populate_existing=True)
-        if row is None:
-            return True, 0
-        if outcome is not DeliveryStatus.failed:
-            row.errors_in_row = 0
-            return False, 0
-        row.errors_in_row += 1
-        if row.errors_in_row < ERRORS_IN_ROW or row.status != CampaignStatus.sending:
-            return False, row.errors_in_row
-        row.status = CampaignStatus.paused
+        if not await core.pause_by_runner(s, campaign.id, runner):
+            return
         last = await core.last_error(s, campaign.id)
-        errors = row.errors_in_row
-        starter = await s.get(User, row.created_by)
+        starter = await s.get(User, campaign.created_by)
     if starter is not None:
         locale = resolve_language(starter, starter.tg_language, deps.settings.default_language)
         with deps.i18n.context(), deps.i18n.use_locale(locale):
@@ -152,7 +232,6 @@ async def _errors(deps: Deps, campaign: Campaign, outcome: DeliveryStatus) -> tu
         except Exception as e:  # the campaign is paused all the same; its progress message says so
             log.warning("campaign %s: telling its starter about the pause failed: %r", campaign.id, e)
     await progress(deps, campaign.id, None, force=True)
-    return True, errors
 
 
 async def _after(ctx: JobContext, campaign_id: int, runner: int, sent: int) -> str:

@@ -59,8 +59,13 @@ async def touch(
 
 def resolve_language(user: User | None, telegram_code: str | None, default: str) -> str:
     """Stored choice, else Telegram's language if supported, else the default."""
-    if user is not None and user.language in SUPPORTED_LANGUAGES:
-        return user.language
+    return language_of(user.language if user is not None else None, telegram_code, default)
+
+
+def language_of(stored: str | None, telegram_code: str | None, default: str) -> str:
+    """resolve_language from the columns (a batch read without the User objects)."""
+    if stored in SUPPORTED_LANGUAGES:
+        return stored
     code = (telegram_code or "").split("-")[0].lower()
     if code in SUPPORTED_LANGUAGES:
         return code

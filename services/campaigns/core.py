@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import bindparam, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.campaigns import (
     Campaign,
@@ -23,12 +24,11 @@ from models.campaigns import (
     DeliveryStatus,
 )
 from models.clients import Client
-from models.consent import Purpose
+from models.consent import DEFAULTS, ClientConsent, Purpose
 from models.jobs import Job, JobStatus
 from models.loyalty import LoyaltyAccount
 from models.segments import SavedSegment
 from models.users import User
-from services import consent
 from services.access import sees_everything
 from services.campaigns import links
 from services.campaigns.texts import MAX_BUTTONS, Values, check, parse_button
@@ -38,7 +38,7 @@ from services.queue import enqueue
 from services.segments import query, saved
 from services.segments.conditions import Conditions
 from services.timezones import zone_of
-from services.users import SUPPORTED_LANGUAGES, resolve_language
+from services.users import SUPPORTED_LANGUAGES, language_of
 
 STEP_JOB = "campaign.step"  # scheduler/campaigns.py
 WEEK = timedelta(days=7)
@@ -49,6 +49,16 @@ OPEN = (CampaignStatus.sending, CampaignStatus.paused)
 WALL = "%Y-%m-%dT%H:%M"
 EARLIEST_OFFSET = timedelta(hours=14)  # the easternmost time zone is UTC+14
 LEFT = (DeliveryStatus.queued, DeliveryStatus.sending)
+FREE_RATE = 30  # Telegram's free broadcast rate, messages a second
+STAR_PER_PAID_MESSAGE = 0.1  # what a message over the free rate costs in a paid broadcast
+
+
+def stars_estimate(count: int, rate: float) -> float:
+    """Stars a paid broadcast of `count` messages at `rate` a second costs: the share of its messages
+    over the free 30 a second, 0.1 Star each (N × (R − 30) / R × 0.1)."""
+    if rate <= FREE_RATE:
+        return 0.0
+    return count * (rate - FREE_RATE) / rate * STAR_PER_PAID_MESSAGE
 
 
 # --- the weekly limit ---
@@ -76,14 +86,25 @@ async def set_weekly_cap(session: AsyncSession, viewer: User, text: str | None, 
 
 
 async def sent_lately(session: AsyncSession, client_id: int, now: datetime) -> int:
-    """Marketing messages this client got in the last 7 days (an index range); one whose send was
-    interrupted by a crash ("unknown") may have arrived, so it counts too."""
-    q = select(func.count()).where(
-        CampaignDelivery.client_id == client_id,
-        CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
-        CampaignDelivery.at > now - WEEK,
+    """Marketing messages this client got in the last 7 days."""
+    return (await sent_lately_of(session, [client_id], now)).get(client_id, 0)
+
+
+async def sent_lately_of(session: AsyncSession, client_ids: list[int], now: datetime) -> dict[int, int]:
+    """Marketing messages each of these clients got in the last 7 days (index ranges, one grouped
+    count); one whose send was interrupted by a crash ("unknown") may have arrived, so it counts too."""
+    if not client_ids:
+        return {}
+    q = (
+        select(CampaignDelivery.client_id, func.count())
+        .where(
+            CampaignDelivery.client_id.in_(client_ids),
+            CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
+            CampaignDelivery.at > now - WEEK,
+        )
+        .group_by(CampaignDelivery.client_id)
     )
-    return int(await session.scalar(q) or 0)
+    return {int(cid): int(n) for cid, n in (await session.execute(q)).all()}
 
 
 # --- quiet hours ---
@@ -325,20 +346,6 @@ async def still_mine(session: AsyncSession, campaign_id: int, runner: int) -> bo
     return row is not None and row[0] == CampaignStatus.sending and row[1] == runner
 
 
-async def due_rows(session: AsyncSession, campaign_id: int, now: datetime, limit: int) -> list[int]:
-    q = (
-        select(CampaignDelivery.id)
-        .where(
-            CampaignDelivery.campaign_id == campaign_id,
-            CampaignDelivery.status == DeliveryStatus.queued,
-            CampaignDelivery.send_after <= now,
-        )
-        .order_by(CampaignDelivery.send_after, CampaignDelivery.id)
-        .limit(limit)
-    )
-    return list((await session.scalars(q)).all())
-
-
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A row claimed for sending (committed as "sending" before the send): whom, in which language."""
@@ -350,56 +357,172 @@ class Outgoing:
     values: Values
 
 
-async def claim(
+@dataclass(slots=True)
+class Claimed:
+    """What one claim of a batch did: the rows claimed for sending, and how many were settled
+    otherwise (no_consent / blocked / capped) or put off (quiet hours, the chosen time: queued)."""
+
+    outgoing: list[Outgoing]
+    settled: dict[DeliveryStatus, int]
+
+    @property
+    def looked_at(self) -> int:
+        return len(self.outgoing) + sum(self.settled.values())
+
+
+async def claim_batch(
     session: AsyncSession,
     campaign: Campaign,
-    delivery_id: int,
     runner: int,
     now: datetime,
     default_tz: str,
     cap: int,
-) -> Outgoing | DeliveryStatus | None:
-    """Check one due row at the moment it would leave. Marks it no_consent / capped / blocked, or
-    queues it again for the end of the recipient's quiet hours (returns that status), or claims it:
-    "sending" (returns what to send). None when the row is no longer queued."""
-    row = await session.get(CampaignDelivery, delivery_id, with_for_update=True, populate_existing=True)
-    if row is None or row.status != DeliveryStatus.queued:
-        return None
-    client = await session.get(Client, row.client_id)
-    user = await session.get(User, client.telegram_id) if client is not None and client.telegram_id else None
-    status: DeliveryStatus | None = None
-    zone = client.timezone or (user.timezone if user else None) if client is not None else None
-    if client is not None and (at := scheduled_at(campaign, zone, default_tz)) is not None and now < at:
-        row.send_after = at  # the time chosen, on this recipient's clock
-        await session.flush()
-        return DeliveryStatus.queued
-    if client is None or client.merged_into_id is not None or client.telegram_id is None:
-        status = DeliveryStatus.no_consent
-    elif not await consent.allowed(session, client.id, Purpose.marketing):
-        status = DeliveryStatus.no_consent
-    elif user is not None and not user.reachable:
-        status = DeliveryStatus.blocked
-    elif (
-        later := wait_until(now, client.timezone or (user.timezone if user else None), default_tz)
-    ) is not None:
-        row.send_after = later
-        await session.flush()
-        return DeliveryStatus.queued
-    elif await sent_lately(session, client.id, now) >= cap:
-        status = DeliveryStatus.capped
-    if status is not None:
-        row.status, row.at = status, now
-        await session.flush()
-        return status
-    assert client is not None and client.telegram_id is not None
-    row.status, row.at, row.claimed_by = DeliveryStatus.sending, now, runner
-    await session.flush()
-    if user is not None:
-        language = resolve_language(user, user.tg_language, campaign.default_language)
-    else:
-        language = client.language if client.language in SUPPORTED_LANGUAGES else campaign.default_language
-    values = await values_of(session, client, campaign)
-    return Outgoing(row.id, client.id, client.telegram_id, language, values)
+    limit: int,
+) -> Claimed:
+    """Check up to `limit` due rows, in order, at the moment they would leave: each is marked
+    no_consent / capped / blocked, or queued again for the end of its recipient's quiet hours (or the
+    chosen time on the recipient's clock), or claimed: "sending" by `runner` (returned, with what to
+    send). A handful of statements for the whole batch, whatever its size: one read of the rows with
+    their client, account, consent and chat; one grouped count for the weekly limit; one UPDATE per
+    outcome (RETURNING the rows it claimed, so two steps never claim the same row; PostgreSQL also
+    skips rows another step has locked)."""
+    d, c, u = CampaignDelivery, Client, User
+    consent_row = aliased(ClientConsent)
+    q = (
+        select(
+            d.id,
+            c.id,
+            c.telegram_id,
+            c.merged_into_id,
+            c.timezone,
+            c.language,
+            c.name,
+            c.owner_id,
+            u.id,
+            u.timezone,
+            u.tg_language,
+            u.language,
+            u.blocked_at,
+            u.unreachable_at,
+            consent_row.granted,
+        )
+        .join(c, c.id == d.client_id, isouter=True)
+        .join(u, u.id == c.telegram_id, isouter=True)
+        .join(
+            consent_row,
+            (consent_row.client_id == c.id) & (consent_row.purpose == Purpose.marketing),
+            isouter=True,
+        )
+        .where(d.campaign_id == campaign.id, d.status == DeliveryStatus.queued, d.send_after <= now)
+        .order_by(d.send_after, d.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True, of=d)
+    rows = (await session.execute(q)).all()
+    settled: dict[DeliveryStatus, list[int]] = {}
+    later: dict[datetime, list[int]] = {}
+    candidates = []
+    default_consent = DEFAULTS[Purpose.marketing]
+    for row in rows:
+        delivery_id, client_id, chat_id, merged, c_tz = row[:5]
+        user_id, u_tz, _tg, _lang, blocked_at, unreachable_at, granted = row[8:]
+        zone = c_tz or u_tz
+        if (
+            client_id is not None
+            and (at := scheduled_at(campaign, zone, default_tz)) is not None
+            and now < at
+        ):
+            later.setdefault(at, []).append(delivery_id)  # the time chosen, on this recipient's clock
+        elif client_id is None or merged is not None or chat_id is None:
+            settled.setdefault(DeliveryStatus.no_consent, []).append(delivery_id)
+        elif not (default_consent if granted is None else granted):
+            settled.setdefault(DeliveryStatus.no_consent, []).append(delivery_id)
+        elif user_id is not None and (blocked_at is not None or unreachable_at is not None):
+            settled.setdefault(DeliveryStatus.blocked, []).append(delivery_id)
+        elif (wait := wait_until(now, zone, default_tz)) is not None:
+            later.setdefault(wait, []).append(delivery_id)
+        else:
+            candidates.append(row)
+    lately = await sent_lately_of(session, [r[1] for r in candidates], now)
+    go = []
+    for row in candidates:
+        if lately.get(row[1], 0) >= cap:
+            settled.setdefault(DeliveryStatus.capped, []).append(row[0])
+        else:
+            go.append(row)
+    queued = d.status == DeliveryStatus.queued
+    for status, ids in settled.items():
+        await session.execute(
+            update(d)
+            .where(d.id.in_(ids), queued)
+            .values(status=status, at=now)
+            .execution_options(synchronize_session=False)
+        )
+    for at, ids in later.items():
+        await session.execute(
+            update(d)
+            .where(d.id.in_(ids), queued)
+            .values(send_after=at)
+            .execution_options(synchronize_session=False)
+        )
+    claimed: set[int] = set()
+    if go:
+        done = await session.execute(
+            update(d)
+            .where(d.id.in_([r[0] for r in go]), queued)
+            .values(status=DeliveryStatus.sending, at=now, claimed_by=runner)
+            .returning(d.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = set(done.scalars().all())
+    go = [r for r in go if r[0] in claimed]
+    values = await values_many(session, campaign, [(r[1], r[6], r[7]) for r in go])
+    outgoing = []
+    for row in go:
+        tg_lang, u_lang, c_lang = row[10], row[11], row[5]
+        if row[8] is not None:
+            language = language_of(u_lang, tg_lang, campaign.default_language)
+        else:
+            language = c_lang if c_lang in SUPPORTED_LANGUAGES else campaign.default_language
+        outgoing.append(Outgoing(row[0], row[1], row[2], language, values[row[1]]))
+    counts = {status: len(ids) for status, ids in settled.items()}
+    if later:
+        counts[DeliveryStatus.queued] = sum(len(ids) for ids in later.values())
+    return Claimed(outgoing, counts)
+
+
+async def values_many(
+    session: AsyncSession, campaign: Campaign | None, clients: list[tuple[int, str | None, int]]
+) -> dict[int, Values]:
+    """The placeholders' values of several clients ((id, name, owner id) each): three reads in all."""
+    if not clients:
+        return {}
+    ids = [c[0] for c in clients]
+    accounts = {
+        a.client_id: a
+        for a in (
+            await session.scalars(select(LoyaltyAccount).where(LoyaltyAccount.client_id.in_(ids)))
+        ).all()
+    }
+    owner_ids = {c[2] for c in clients}
+    owners = {o.id: o for o in (await session.scalars(select(User).where(User.id.in_(owner_ids)))).all()}
+    tiers = await program(session)
+    link = await links.url_for(session, campaign) if campaign is not None else ""
+    out = {}
+    for client_id, name, owner_id in clients:
+        account = accounts.get(client_id)
+        tier, _next = tiers.tier_for(account.total_spend if account is not None else 0)  # type: ignore[arg-type]
+        owner = owners.get(owner_id)
+        first = (name or "").split()
+        out[client_id] = Values(
+            first_name=first[0] if first else "",
+            points=account.balance if account is not None else 0,
+            tier=tier.name,
+            manager=owner.display_name if owner is not None else "",
+            link=link,
+        )
+    return out
 
 
 def text_for(campaign: Campaign, language: str) -> str:
@@ -407,18 +530,7 @@ def text_for(campaign: Campaign, language: str) -> str:
 
 
 async def values_of(session: AsyncSession, client: Client, campaign: Campaign | None = None) -> Values:
-    account = await session.get(LoyaltyAccount, client.id)
-    spend = account.total_spend if account is not None else 0
-    tier, _next = (await program(session)).tier_for(spend)  # type: ignore[arg-type]
-    owner = await session.get(User, client.owner_id)
-    first = (client.name or "").split()
-    return Values(
-        first_name=first[0] if first else "",
-        points=account.balance if account is not None else 0,
-        tier=tier.name,
-        manager=owner.display_name if owner is not None else "",
-        link=await links.url_for(session, campaign) if campaign is not None else "",
-    )
+    return (await values_many(session, campaign, [(client.id, client.name, client.owner_id)]))[client.id]
 
 
 async def sample(session: AsyncSession, viewer: User, campaign: Campaign, basis: query.Basis) -> Values:
@@ -442,20 +554,73 @@ async def sample(session: AsyncSession, viewer: User, campaign: Campaign, basis:
     return await values_of(session, client, campaign)
 
 
-async def record(
-    session: AsyncSession,
-    delivery_id: int,
-    status: DeliveryStatus,
-    now: datetime,
-    message_id: int | None = None,
-    error: str | None = None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Result:
+    delivery_id: int
+    status: DeliveryStatus
+    message_id: int | None = None
+    error: str | None = None
+
+
+async def record_many(session: AsyncSession, results: list[Result], now: datetime) -> None:
+    """The outcomes of sends (rows still "sending": a row another step turned "unknown" stays so), in
+    one executemany."""
+    if not results:
+        return
+    t = CampaignDelivery.__table__
+    stmt = (
+        update(t)
+        .where(t.c.id == bindparam("b_id"), t.c.status == DeliveryStatus.sending.value)
+        .values(
+            status=bindparam("b_status"), at=now, tg_message_id=bindparam("b_mid"), error=bindparam("b_err")
+        )
+    )
     await session.execute(
-        update(CampaignDelivery)
-        .where(CampaignDelivery.id == delivery_id, CampaignDelivery.status == DeliveryStatus.sending)
-        .values(status=status, at=now, tg_message_id=message_id, error=error[:200] if error else None)
+        stmt,
+        [
+            {
+                "b_id": r.delivery_id,
+                "b_status": r.status.value,
+                "b_mid": r.message_id,
+                "b_err": r.error[:200] if r.error else None,
+            }
+            for r in results
+        ],
+    )
+
+
+async def release(session: AsyncSession, delivery_ids: list[int]) -> None:
+    """Rows claimed but never sent (a Pause or Cancel came first) go back to the queue."""
+    if delivery_ids:
+        await session.execute(
+            update(CampaignDelivery)
+            .where(CampaignDelivery.id.in_(delivery_ids), CampaignDelivery.status == DeliveryStatus.sending)
+            .values(status=DeliveryStatus.queued, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def set_errors(session: AsyncSession, campaign_id: int, errors: int) -> None:
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(errors_in_row=errors)
         .execution_options(synchronize_session=False)
     )
+
+
+async def pause_by_runner(session: AsyncSession, campaign_id: int, runner: int) -> bool:
+    """The engine pauses a campaign it is sending (too many failures in a row); False when it
+    isn't sending it any more (paused, cancelled or taken over meanwhile)."""
+    done = await session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending, Campaign.runner == runner
+        )
+        .values(status=CampaignStatus.paused)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1
 
 
 async def last_error(session: AsyncSession, campaign_id: int) -> str:
