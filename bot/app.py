@@ -189,7 +189,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
             parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
         ),
     )
-    sender = Sender(bot, session_factory, clock, RateLimiter(settings.send_rate))
+    paid = RateLimiter(settings.paid_broadcast_rate) if settings.paid_broadcast_rate else None
+    sender = Sender(bot, session_factory, clock, RateLimiter(settings.send_rate), paid)
     deps = Deps(
         settings=settings, bot=bot, i18n=i18n, sender=sender, clock=clock, session_factory=session_factory
     )

@@ -414,6 +414,7 @@ class CampaignAction(StrEnum):
     unlink = "u"  # remove the URL buttons
     when = "w"  # schedule it: type the time
     now = "n"  # not scheduled after all: send now
+    paid = "$"  # toggle a paid broadcast (allow_paid_broadcast; id = the draft)
 
 
 class CampaignCb(CallbackData, prefix="cp"):

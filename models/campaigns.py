@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime, utcnow
@@ -51,6 +52,8 @@ class Campaign(Base):
     media_file_id: Mapped[str | None] = mapped_column(String(200))
     buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # URL buttons: [[label, url], ...]
     interested: Mapped[bool] = mapped_column(Boolean, default=False)  # the tracked "I'm interested" button
+    # Sent as a paid broadcast (allow_paid_broadcast, at PAID_BROADCAST_RATE; Stars over the free 30/s).
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Sent at this wall-clock time in each recipient's own time zone ("YYYY-MM-DDTHH:MM"); None: now.
     scheduled_for: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[CampaignStatus] = mapped_column(

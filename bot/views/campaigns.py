@@ -23,7 +23,7 @@ from bot.text import h
 from bot.views.consent import with_unsubscribe
 from models.campaigns import Campaign, CampaignStatus, DeliveryStatus
 from models.segments import SavedSegment
-from services.campaigns.core import Counts, wall_time
+from services.campaigns.core import FREE_RATE, Counts, stars_estimate, wall_time
 from services.campaigns.results import Result
 from services.campaigns.texts import PLACEHOLDERS
 from services.errors import DomainError
@@ -119,13 +119,23 @@ def other_prompt(campaign: Campaign, language: str) -> tuple[str, InlineKeyboard
     return text, kb.as_markup()
 
 
-def preview_keyboard(campaign: Campaign, when: str | None) -> InlineKeyboardMarkup:
-    """`when`: the scheduled time as the composer reads it (None: now)."""
+def preview_keyboard(
+    campaign: Campaign, when: str | None, paid_offered: bool = False
+) -> InlineKeyboardMarkup:
+    """`when`: the scheduled time as the composer reads it (None: now); `paid_offered`: the paid
+    broadcasts toggle (PAID_BROADCAST_RATE set)."""
     kb = InlineKeyboardBuilder()
     mark = "✅" if campaign.interested else "▫️"
     kb.row(
         _button(_('{mark} "I\'m interested" button').format(mark=mark), CampaignAction.interest, campaign.id)
     )
+    if paid_offered:
+        mark = "✅" if campaign.paid else "▫️"
+        kb.row(
+            _button(
+                _("{mark} ⭐ Paid broadcast (faster)").format(mark=mark), CampaignAction.paid, campaign.id
+            )
+        )
     links = [_button(_("🔗 Add a link button"), CampaignAction.link, campaign.id)]
     if campaign.buttons:
         links.append(_button(_("🗑 Remove the links"), CampaignAction.unlink, campaign.id))
@@ -154,7 +164,9 @@ def when_prompt() -> str:
     )
 
 
-def preview_text(campaign: Campaign, reachable: int, cap: int, when: str | None = None) -> str:
+def preview_text(
+    campaign: Campaign, reachable: int, cap: int, when: str | None = None, paid_rate: float = 0
+) -> str:
     text = _(
         "👀 <b>Preview</b> for a sample recipient (above). Audience: {audience}, reachable now: {count}. "
         "Languages: {languages}.\nMessages go out from 10:00 to 21:00 in each recipient's time zone; "
@@ -167,7 +179,21 @@ def preview_text(campaign: Campaign, reachable: int, cap: int, when: str | None 
     )
     if when is not None:
         text += "\n" + scheduled_line(when)
+    if campaign.paid and paid_rate:
+        text += "\n" + _(
+            "⭐ Paid broadcast: up to {rate} messages a second instead of {free}; Telegram charges 0.1 Star "
+            "for each message over the free {free} a second: about <b>{stars}</b> Stars for {count} messages."
+        ).format(
+            rate=f"{paid_rate:g}",
+            free=FREE_RATE,
+            stars=f"{stars_estimate(reachable, paid_rate):,.1f}".removesuffix(".0").replace(",", " "),
+            count=reachable,
+        )
     return text
+
+
+def paid_off() -> str:
+    return _("Paid broadcasts are turned off (PAID_BROADCAST_RATE is not set).")
 
 
 def wall_text(campaign: Campaign, locale: str) -> str | None:

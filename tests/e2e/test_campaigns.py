@@ -30,7 +30,7 @@ from models.loyalty import LoyaltyAccount, Purchase
 from models.segments import SavedSegment
 from models.users import User
 from scheduler import campaigns as campaign_engine
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, app_settings, running_app
 from tests.support.people import client_record, linked_customer
 
 IVAN, JOHN, PETR, MARIA, NIGHT = 301, 302, 303, 304, 305
@@ -428,3 +428,50 @@ async def test_the_tracked_link_in_the_text_counted_once_per_person_a_forged_one
     assert {c.telegram_id: c.client_id for c in clicks}[IVAN] == people["ivan"][0]
     report = (await admin.send("/campaigns")).last
     assert "Opened the link: 2" in report.text and f"?start={link}" in report.text
+
+
+async def test_a_paid_broadcast_shows_its_stars_and_goes_with_allow_paid_broadcast(tg, db_url, engine, clock):
+    """PAID_BROADCAST_RATE set: the preview offers the paid toggle; on, it shows the Stars estimate
+    (N × (R − 30) / R × 0.1) and every message goes with allow_paid_broadcast, in the paid lane; off
+    (the default), the toggle isn't there and a forged press of it is refused."""
+    async with running_app(app_settings(tg, db_url, paid_broadcast_rate=500), clock, engine) as app:
+        await tg.wait_for_bot()
+        admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+        await admin.send("/start")
+        ids, people = [], []
+        for n in range(4):
+            client_id, person = await linked_customer(app, tg, ADMIN_ID, 820 + n, f"Client{n}")
+            ids.append(client_id)
+            people.append(person)
+        await agree(app, *ids)
+        await compose(admin)
+        await admin.send("Sale for {first_name}")
+        preview = (await admin.press("Skip")).last
+        assert "Stars" not in preview.text
+        shown = (await admin.press("▫️ ⭐ Paid broadcast (faster)", message=preview)).last
+        # 4 × (500 − 30) / 500 × 0.1 = 0.376 Stars
+        assert "up to 500 messages a second" in shown.text and "about <b>0.4</b> Stars for 4" in shown.html
+        assert "✅ ⭐ Paid broadcast (faster)" in shown.labels
+        await admin.press("🚀 Send now", message=shown)
+        await app.queue.drain()
+        assert all(len(got(p, "Sale for")) == 1 for p in people)
+        recipients = {p.id for p in people}
+        sales = [
+            c
+            for c in tg.calls
+            if c.method == "sendMessage" and c.params.get("chat_id") in recipients and "Sale" in str(c.params)
+        ]
+        assert len(sales) == 4 and all(c.params.get("allow_paid_broadcast") is True for c in sales)
+        progress = [c for c in tg.calls if "Broadcast #" in str(c.params.get("text"))]
+        assert progress and not any(c.params.get("allow_paid_broadcast") for c in progress)
+
+    async with running_app(app_settings(tg, db_url), clock, engine) as app:
+        await tg.wait_for_bot()
+        await compose(admin)
+        await admin.send("Another one")
+        preview = (await admin.press("Skip")).last
+        assert "⭐" not in " ".join(preview.labels)
+        async with app.session_factory() as s:
+            draft = await s.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+        forged = await admin.press_data(CampaignCb(action=CampaignAction.paid, id=draft).pack())
+        assert "Paid broadcasts are turned off" in forged.callback_answer.text

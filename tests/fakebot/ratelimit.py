@@ -36,24 +36,31 @@ class TokenBucket:
 
 @dataclass
 class RateLimiter:
-    """A global bucket plus one bucket per chat; either may be off (rate None)."""
+    """A global bucket plus one bucket per chat; either may be off (rate None). Paid broadcasts
+    (``allow_paid_broadcast``) draw on a bucket of their own, ``paid_rate`` a second (Telegram's 1000),
+    instead of the free global one; the per-chat limit still holds."""
 
     global_rate: float | None
     per_chat_rate: float | None
     clock: Clock
     global_burst: float | None = None
     per_chat_burst: float | None = None
+    paid_rate: float | None = 1000
     _global: TokenBucket | None = field(init=False, default=None)
+    _paid: TokenBucket | None = field(init=False, default=None)
     _chats: dict[Hashable, TokenBucket] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.global_rate is not None:
             burst = self.global_burst or max(1.0, self.global_rate)
             self._global = TokenBucket(self.global_rate, burst, self.clock)
+        if self.paid_rate is not None:
+            self._paid = TokenBucket(self.paid_rate, self.paid_rate, self.clock)
 
-    def acquire(self, chat_key: Hashable) -> int | None:
+    def acquire(self, chat_key: Hashable, *, paid: bool = False) -> int | None:
         """Take a token from each applicable bucket, or return ``retry_after`` (whole seconds ≥ 1)."""
-        buckets = [b for b in (self._global, self._chat_bucket(chat_key)) if b is not None]
+        overall = self._paid if paid and self._paid is not None else self._global
+        buckets = [b for b in (overall, self._chat_bucket(chat_key)) if b is not None]
         wait = max((bucket.wait_time() for bucket in buckets), default=0.0)
         if wait > 0:
             return max(1, math.ceil(wait))

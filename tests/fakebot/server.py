@@ -585,7 +585,10 @@ class FakeTelegram:
         limited = name.startswith("edit") or (name.startswith("send") and name != "sendChatAction")
         if not limited and name not in _FLOOD_LIMITED_EXTRA:
             return
-        retry_after = self.rate_limiter.acquire(params.get("chat_id", params.get("inline_message_id")))
+        retry_after = self.rate_limiter.acquire(
+            params.get("chat_id", params.get("inline_message_id")),
+            paid=bool(params.get("allow_paid_broadcast")),
+        )
         if retry_after is not None:
             raise too_many_requests(retry_after)
 
