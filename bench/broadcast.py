@@ -33,6 +33,11 @@ state), the delivery rows by status, duplicates (chats that got more than one me
 idle and during and their ratio, and the load average at the start, the highest during and the end.
 No assertion unless `--check` (share ≥ 99 %, no 429 in the steady state, no duplicate, every
 recipient sent, during p99 ≤ 2 × idle p99).
+
+`--paid-rate R` runs a paid broadcast instead: the bot gets PAID_BROADCAST_RATE=R, the admin turns on
+⭐ Paid broadcast in the preview (the bot shows its Stars estimate, printed), and the fake lets paid
+messages through at Telegram's 1000 a second (their own bucket; 1/s per chat as ever). The ceiling is
+then N / R, and the target (with `--check`) a steady state of at least 500/s and no duplicate.
 """
 
 from __future__ import annotations
@@ -274,9 +279,10 @@ def bot_errors(bot: CrashBot) -> list[str]:
     return lines
 
 
-async def start_broadcast(bot: CrashBot, olga: FakeUser) -> str:
-    """The admin's way: /broadcast, 👥 All customers, the text, Skip, then 🚀 Send now (its press is
-    left to the caller: `send_now(...)`). Returns the reachable count the bot showed."""
+async def start_broadcast(bot: CrashBot, olga: FakeUser, paid: bool = False) -> str:
+    """The admin's way: /broadcast, 👥 All customers, the text, Skip (with `paid`, ⭐ Paid broadcast
+    on), then 🚀 Send now (its press is left to the caller: `send_now(...)`). Returns the reachable
+    count the bot showed (and the Stars estimate)."""
     await bot.step(olga.send("/start"), None, olga)
     await bot.step(olga.send("/broadcast"), "Кому отправить", olga)
     await bot.step(olga.press("👥 Все клиенты"), "Доступно сейчас", olga)
@@ -284,6 +290,10 @@ async def start_broadcast(bot: CrashBot, olga: FakeUser) -> str:
     line = next((line for t in texts for line in t.splitlines() if "Доступно сейчас" in line), "?")
     await bot.step(olga.send(TEXT), "Пропустить", olga)
     await bot.step(olga.press("Пропустить"), "Предпросмотр", olga)
+    if paid:
+        await bot.step(olga.press("▫️ ⭐ Платная рассылка (быстрее)"), "Платная рассылка:", olga)
+        text = next(m.text or "" for m in reversed(olga.messages) if "Платная рассылка:" in (m.text or ""))
+        line += " " + next(x for x in text.splitlines() if "Платная рассылка:" in x)
     return line.strip()
 
 
@@ -356,11 +366,13 @@ def fmt_counts(counts: dict[str, int]) -> str:
 
 
 async def run(args: argparse.Namespace) -> bool:
-    n, rate = args.recipients, args.send_rate
+    n, rate = args.recipients, args.paid_rate or args.send_rate
+    paid = bool(args.paid_rate)
     tmp = tempfile.TemporaryDirectory(prefix="bench-broadcast-")
     url = args.db or f"sqlite+aiosqlite:///{tmp.name}/crm.sqlite3"
     zone = daytime_zone(datetime.now(UTC))
-    print(f"database: {dbsetup.describe(url)}; recipients: {n:,}; SEND_RATE {rate:g}/s")
+    mode = f"paid broadcast at {rate:g}/s (SEND_RATE {args.send_rate:g})" if paid else f"SEND_RATE {rate:g}/s"
+    print(f"database: {dbsetup.describe(url)}; recipients: {n:,}; {mode}")
     print(f"code: {engine_commit()}")
     print(f"recipients' time zone: {zone} (12:xx there now; the bot runs on the system clock)")
     await dbsetup.prepare(url)
@@ -371,7 +383,8 @@ async def run(args: argparse.Namespace) -> bool:
     deliveries.install()
     await tg.start()
     workdir = Path(tmp.name)
-    bot = start_bot(tg, url, workdir, rate)
+    extra = {"PAID_BROADCAST_RATE": f"{rate:g}"} if paid else {}
+    bot = start_bot(tg, url, workdir, args.send_rate, **extra)
     db = Db(url)
     loads = [load()]
     ok = False
@@ -381,7 +394,7 @@ async def run(args: argparse.Namespace) -> bool:
         await manager_series(tg, 10, args.find_rate)  # warm-up
         idle = await manager_series(tg, args.idle_n, args.find_rate)
         print(f"/find idle: p50 {idle.p50:.1f} ms, p99 {idle.p99:.1f} ms", flush=True)
-        shown = await start_broadcast(bot, olga)
+        shown = await start_broadcast(bot, olga, paid)
         load_start = load()
         print(f"admin saw: {shown}; load average at the start: {load_start:.2f}", flush=True)
         pressed = time.monotonic()
@@ -425,6 +438,7 @@ async def run(args: argparse.Namespace) -> bool:
         await tg.stop()
 
     ceiling = n / rate
+    steady = 0.0
     last = deliveries.times[-1] if deliveries.times else done_at
     total = last - pressed
     print()
@@ -434,7 +448,8 @@ async def run(args: argparse.Namespace) -> bool:
         f"(campaign marked done after {done_at - pressed:.1f} s)"
     )
     share = ceiling / total if total > 0 else 0.0
-    print(f"ceiling: {ceiling:.1f} s (N / SEND_RATE); achieved: {share:.1%} of it ({n / total:.2f}/s)")
+    what = "N / PAID_BROADCAST_RATE" if paid else "N / SEND_RATE"
+    print(f"ceiling: {ceiling:.1f} s ({what}); achieved: {share:.1%} of it ({n / total:.2f}/s)")
     if deliveries.sent >= n:
         t5, t95 = deliveries.at_share(0.05), deliveries.at_share(0.95)
         steady = (round(n * 0.95) - round(n * 0.05)) / (t95 - t5)
@@ -442,7 +457,7 @@ async def run(args: argparse.Namespace) -> bool:
         marks = sorted(deliveries.s429_at)
         s429_steady = deliveries.s429_at[marks[1]] - deliveries.s429_at[marks[0]]
         print(
-            f"steady state (5 % to 95 % sent): {steady:.2f}/s ({steady / rate:.1%} of SEND_RATE); "
+            f"steady state (5 % to 95 % sent): {steady:.2f}/s ({steady / rate:.1%} of the rate); "
             f"first to last message {first_to_last:.1f} s for {n - 1:,} intervals "
             f"({(n - 1) / first_to_last:.2f}/s)"
         )
@@ -475,6 +490,14 @@ async def run(args: argparse.Namespace) -> bool:
     print(f"errors in the bot's log: {len(errors)}")
     for line in errors[:5]:
         print(f"    {line[:200]}")
+    if paid:
+        ok = steady >= 500 and deliveries.duplicates() == 0 and counts.get("sent", 0) == n
+        print(
+            "targets (a steady state ≥ 500/s, no duplicate, every recipient sent):",
+            "MET" if ok else "NOT MET",
+        )
+        tmp.cleanup()
+        return ok
     ok = (
         share >= 0.99
         and s429_steady == 0
@@ -496,6 +519,7 @@ def main() -> None:
     parser.add_argument("--find-rate", type=float, default=2.0, help="the manager's /find per second")
     parser.add_argument("--idle-n", type=int, default=100, help="/find round trips measured idle")
     parser.add_argument("--during-n", type=int, default=0, help="... and during (default: --idle-n)")
+    parser.add_argument("--paid-rate", type=float, default=0, help="a paid broadcast at this rate (≤ 1000)")
     parser.add_argument("--manager-clients", type=int, default=1000)
     parser.add_argument("--report-every", type=float, default=60.0, help="seconds between progress lines")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
