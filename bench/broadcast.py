@@ -511,23 +511,34 @@ async def run(args: argparse.Namespace) -> bool:
     return ok
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_parser(doc: str, recipients: int) -> argparse.ArgumentParser:
+    """The options every broadcast benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--recipients", type=int, default=recipients)
     parser.add_argument("--send-rate", type=float, default=30.0, help="SEND_RATE (messages/s, at most 30)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    return parser
+
+
+def run_cli(parser: argparse.ArgumentParser, bench: Callable[[argparse.Namespace], Any]) -> None:
+    """Parse, run the benchmark, and exit 1 under --check when it missed a target."""
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ok = asyncio.run(bench(args))
+    if args.check and not ok:
+        raise SystemExit(1)
+
+
+def main() -> None:
+    parser = common_parser(__doc__, 100_000)
     parser.add_argument("--find-rate", type=float, default=2.0, help="the manager's /find per second")
     parser.add_argument("--idle-n", type=int, default=100, help="/find round trips measured idle")
     parser.add_argument("--during-n", type=int, default=0, help="... and during (default: --idle-n)")
     parser.add_argument("--paid-rate", type=float, default=0, help="a paid broadcast at this rate (≤ 1000)")
     parser.add_argument("--manager-clients", type=int, default=1000)
     parser.add_argument("--report-every", type=float, default=60.0, help="seconds between progress lines")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ok = asyncio.run(run(args))
-    if args.check and not ok:
-        raise SystemExit(1)
+    run_cli(parser, run)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -44,10 +43,12 @@ from bench.broadcast import (  # noqa: E402
     Db,
     Deliveries,
     bot_errors,
+    common_parser,
     daytime_zone,
     engine_commit,
     fmt_counts,
     make_fake,
+    run_cli,
     seed,
     send_now,
     start_bot,
@@ -199,17 +200,9 @@ async def run(args: argparse.Namespace) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--send-rate", type=float, default=30.0, help="SEND_RATE (messages/s, at most 30)")
+    parser = common_parser(__doc__, 10_000)
     parser.add_argument("--at", default="0.1,0.5,0.9", help="the shares sent at which the bot is killed")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ok = asyncio.run(run(args))
-    if args.check and not ok:
-        raise SystemExit(1)
+    run_cli(parser, run)
 
 
 if __name__ == "__main__":
