@@ -415,6 +415,7 @@ class CampaignAction(StrEnum):
     when = "w"  # schedule it: type the time
     now = "n"  # not scheduled after all: send now
     paid = "$"  # toggle a paid broadcast (allow_paid_broadcast; id = the draft)
+    export = "e"  # /campaigns: export every campaign's results (admins; the export's format buttons)
 
 
 class CampaignCb(CallbackData, prefix="cp"):

@@ -2,7 +2,8 @@
 reachable count shown first), the text typed in the default language and optionally in the other one
 (placeholders checked as it is typed), a preview for a sample recipient, a test to oneself, Send;
 the progress message's Pause / Resume / Cancel; /campaigns with the results and, for admins, the weekly
-limit of offers. A recipient's "I'm interested" press is recorded once.
+limit of offers and the export of every campaign's results (the export's usual format buttons and
+job). A recipient's "I'm interested" press is recorded once.
 
 The draft is a campaigns row (status "draft"); the dialog data holds its id under "campaign"."""
 
@@ -15,11 +16,12 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.callbacks import CampaignAction, CampaignCb
+from bot.callbacks import CampaignAction, CampaignCb, ExportAction, ExportCb
 from bot.context import Ctx
 from bot.dialogs import begin_dialog, end_dialog, next_step
 from bot.edit import edit_or_send
 from bot.views import campaigns as views
+from bot.views import export as export_views
 from models.campaigns import Campaign
 from services import timeparse
 from services.access import sees_everything
@@ -27,12 +29,15 @@ from services.campaigns import core, links
 from services.campaigns import results as campaign_results
 from services.campaigns.texts import render
 from services.errors import DomainError
+from services.export import datasets
+from services.export.datasets import Dataset
 from services.segments import query as segment_query
 from services.segments import saved
 from services.users import SUPPORTED_LANGUAGES
 
 router = Router(name="campaigns")
 ADMIN = {"role": "admin"}  # broadcasts and their results are the admins' (the issue's spec)
+STAFF = {"role": "staff"}  # checked in the handler, to tell a manager why not
 ANY = {"role": "any"}
 TYPED = (F.text, ~F.text.startswith("/"))
 KEY = "campaign"
@@ -387,6 +392,22 @@ async def campaigns_command(message: Message, ctx: Ctx) -> None:
     await message.answer(
         views.results_text(results, cap), reply_markup=views.results_keyboard(sees_everything(ctx.user))
     )
+
+
+@router.callback_query(_cb(CampaignAction.export), flags=STAFF)
+async def export_pressed(query: CallbackQuery, ctx: Ctx) -> None:
+    """The export's format buttons for every campaign's results, under the report (admins only)."""
+    try:
+        datasets.check_allowed(ctx.user, Dataset.campaigns)
+    except DomainError as e:
+        await query.answer(export_views.export_error(e), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        cb = ExportCb(action=ExportAction.formats, ds=Dataset.campaigns.value)
+        await query.message.answer(
+            export_views.formats_text(Dataset.campaigns), reply_markup=export_views.formats_markup(cb)
+        )
 
 
 @router.callback_query(_cb(CampaignAction.cap), flags=ADMIN)

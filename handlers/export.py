@@ -1,6 +1,7 @@
 """/export: choose what (clients — all, a segment, a status, a tag, VIP, an owner —, deals, the
-contact log, purchases, survey answers, the audit trail for admins) and the format; the export itself
-is a durable job (scheduler/export.py) that sends the file(s) when they are written."""
+contact log, purchases, survey answers; for admins the audit trail and the broadcasts' results) and
+the format; the export itself is a durable job (scheduler/export.py) that sends the file(s) when they
+are written."""
 
 from __future__ import annotations
 

@@ -13,12 +13,15 @@ Cancel stop it within that (rows claimed but not sent yet go back to the queue).
 in a row pause the campaign and tell the person who started it. The next step is queued in the step's
 own transaction: a crash before its commit only means the same step runs again once its lease expires.
 
-The progress message in the starter's chat is edited at most every PROGRESS_EVERY.
+The progress message in the starter's chat is edited at most every PROGRESS_EVERY by a task of its
+own, so the chat's pace (one message a second) never holds up claims, sends or the commit of results;
+the step's end (finished, paused, cancelled) edits it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -48,6 +51,8 @@ FLUSH_EVERY = 0.1  # results are committed this often (and at the end of a step)
 STATUS_EVERY = 0.25  # the campaign's status is read this often: Pause and Cancel act within it
 ERRORS_IN_ROW = 10
 PROGRESS_EVERY = timedelta(seconds=5)
+PROGRESS_CHECK = 1.0  # seconds between two looks of the progress task (it edits every PROGRESS_EVERY)
+PROGRESS_GRACE = 2.0  # seconds an edit under way at the end of a run may take before it is cancelled
 WAIT_FOR_OTHERS = timedelta(seconds=5)
 
 
@@ -75,7 +80,8 @@ async def step(ctx: JobContext) -> str:
 class _Run:
     """One step's sending: a feeder claims batches of due rows (CLAIM_AHEAD of sending at a time, so
     a kill leaves at most that many "unknown"), IN_FLIGHT × rate sends wait for their slots at once,
-    results are committed in batches every FLUSH_EVERY, and the status is read every STATUS_EVERY."""
+    results are committed in batches every FLUSH_EVERY, and the status is read every STATUS_EVERY.
+    Between those the feeder waits on `wake` (no polling); the progress message has a task of its own."""
 
     def __init__(
         self, deps: Deps, campaign: Campaign, runner: int, cap: int, paid: bool, rate: float
@@ -92,6 +98,9 @@ class _Run:
         self.stored_errors = campaign.errors_in_row
         self.stopped = False
         self.busy = 0  # sends under way
+        self.low = max(1, self.workers // 2)  # fewer rows waiting than this: claim more
+        self.wake = asyncio.Event()  # a worker needs more rows, went idle or stopped the run
+        self.ended = asyncio.Event()  # the run is over: the progress task ends
 
     def going(self) -> bool:
         return not self.stopped
@@ -100,9 +109,11 @@ class _Run:
         deps = self.deps
         started = time.monotonic()
         workers = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        next_status = next_flush = next_progress = started
+        shown = asyncio.create_task(self._show_progress(started))
+        next_status = next_flush = started
         try:
             while True:
+                self.wake.clear()  # set from here on by a worker: nothing it signals is missed
                 now = time.monotonic()
                 if now >= next_status:
                     async with deps.session_factory() as s:
@@ -112,14 +123,9 @@ class _Run:
                 if now >= next_flush:
                     await self._flush()
                     next_flush = now + FLUSH_EVERY
-                if now >= next_progress:  # edited at most every PROGRESS_EVERY (progress() keeps to it)
-                    elapsed = now - started
-                    rate = self.sent / elapsed if elapsed > 1 and self.sent else None
-                    await progress(deps, self.campaign.id, rate)
-                    next_progress = now + 1.0
                 if self.stopped or now - started >= budget:
                     break
-                if self.todo.qsize() < max(1, self.workers // 2):
+                if self.todo.qsize() < self.low:
                     async with deps.session_factory() as s, s.begin():
                         claimed = await core.claim_batch(
                             s,
@@ -136,7 +142,8 @@ class _Run:
                         break  # nothing due now: the next step comes when the first waiting row is due
                     if claimed.looked_at:
                         continue
-                await asyncio.sleep(min(FLUSH_EVERY, STATUS_EVERY) / 2)
+                # until a worker needs more rows, goes idle or stops the run, or the next flush or read
+                await self._until(min(next_status, next_flush, started + budget))
         finally:
             for _ in workers:
                 self.todo.put_nowait(None)
@@ -145,12 +152,44 @@ class _Run:
                 if (left := self.todo.get_nowait()) is not None:
                     self.unsent.append(left.delivery_id)
             await self._flush()
+            await self._end_progress(shown)
+
+    async def _until(self, deadline: float) -> None:
+        delay = deadline - time.monotonic()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), delay)
+
+    async def _show_progress(self, started: float) -> None:
+        """The progress message, off the send path: looked at every PROGRESS_CHECK, edited at most
+        every PROGRESS_EVERY (progress() keeps to it and logs its failures), until the run ends."""
+        while not self.ended.is_set():
+            elapsed = time.monotonic() - started
+            rate = self.sent / elapsed if elapsed > 1 and self.sent else None
+            await progress(self.deps, self.campaign.id, rate)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ended.wait(), PROGRESS_CHECK)
+
+    async def _end_progress(self, shown: asyncio.Task[None]) -> None:
+        """Let an edit under way finish (for up to PROGRESS_GRACE), else cancel it; the step's forced
+        edit comes next (_after) with how it stands."""
+        self.ended.set()
+        try:
+            await asyncio.wait({shown}, timeout=PROGRESS_GRACE)
+        finally:  # also when the step itself is cancelled meanwhile
+            if not shown.done():
+                shown.cancel()
+        await asyncio.wait({shown})
+        if not shown.cancelled() and (e := shown.exception()) is not None:
+            log.warning("campaign %s: the progress task failed: %r", self.campaign.id, e)
 
     def _idle(self) -> bool:
         return self.busy == 0
 
     async def _work(self) -> None:
         while (out := await self.todo.get()) is not None:
+            if self.todo.qsize() < self.low:
+                self.wake.set()
             if self.stopped:
                 self.unsent.append(out.delivery_id)
                 continue
@@ -159,6 +198,8 @@ class _Run:
                 result = await self._send(out)
             finally:
                 self.busy -= 1
+                if self.busy == 0:
+                    self.wake.set()
             if result is None:
                 self.unsent.append(out.delivery_id)
                 continue
@@ -169,6 +210,7 @@ class _Run:
                 self.errors += 1
                 if self.errors >= ERRORS_IN_ROW:
                     self.stopped = True
+                    self.wake.set()
             elif result.status in (DeliveryStatus.sent, DeliveryStatus.blocked):
                 self.errors = 0
 

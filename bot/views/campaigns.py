@@ -367,7 +367,12 @@ def results_text(results: Sequence[Result], cap: int) -> str:
 def results_keyboard(is_admin: bool) -> InlineKeyboardMarkup | None:
     if not is_admin:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(_("⚙️ Weekly limit"), CampaignAction.cap)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("📤 Export"), CampaignAction.export)],
+            [_button(_("⚙️ Weekly limit"), CampaignAction.cap)],
+        ]
+    )
 
 
 def cap_prompt(cap: int) -> str:

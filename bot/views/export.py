@@ -29,6 +29,7 @@ DATASET_NAMES = {
     Dataset.purchases: __("Purchases"),
     Dataset.surveys: __("Survey answers"),
     Dataset.audit: __("Audit trail"),
+    Dataset.campaigns: __("Broadcast results"),
 }
 
 LABELS = {
@@ -93,6 +94,28 @@ LABELS = {
     "target": __("Object"),
     "before": __("Before"),
     "after": __("After"),
+    "audience": __("Audience"),
+    "segment_id": __("Segment ID"),
+    "text": __("Text"),
+    "paid_broadcast": __("Paid broadcast"),
+    "scheduled_for": __("Scheduled for (recipient's time)"),
+    "started_at": __("Started"),
+    "finished_at": __("Finished"),
+    "delivery_queued": __("Queued"),
+    "delivery_sending": __("Being sent"),
+    "delivery_sent": __("Messages sent"),
+    "delivery_blocked": __("Blocked"),
+    "delivery_no_consent": __("No consent"),
+    "delivery_capped": __("Over the weekly limit"),
+    "delivery_failed": __("Failed"),
+    "delivery_unknown": __("Unknown (not resent)"),
+    "left": __("Left to send"),
+    "interested": __("Interested (button)"),
+    "link_clicks": __("Opened the link"),
+    "unsubscribed": __("Unsubscribed within 7 days"),
+    "buyers": __("Bought within 7 days"),
+    "purchases": __("Purchases within 7 days"),
+    "link": __("Tracked link"),
 }
 
 FILTERS = {"seg": "segment", "st": "status", "tag": "tag", "own": "owner", "vip": "vip"}

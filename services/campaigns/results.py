@@ -6,12 +6,13 @@ Each figure is one statement over a batch of campaigns, grouped by campaign (`fi
 deliveries of those campaigns (their unique (campaign, client) index) joined to each recipient's
 consent events and purchases by client (their client indexes), the window `[sent, sent + 7 days)`
 computed in SQL on each backend (`_week_after`). So a page of campaigns is a handful of statements,
-not several per campaign.
+not several per campaign. The export of every campaign (`stream`) reads them a keyset page at a
+time through the same `figures`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -153,12 +154,16 @@ async def figures(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[in
     }
 
 
-def _visible(viewer: User) -> Any:
+def _visible_where(viewer: User) -> list[Any]:
     """The started campaigns the viewer may see (admins: all, managers: their own)."""
-    q = select(Campaign).where(Campaign.status != CampaignStatus.draft)
+    where = [Campaign.status != CampaignStatus.draft]
     if not sees_everything(viewer):
-        q = q.where(Campaign.created_by == viewer.id)
-    return q
+        where.append(Campaign.created_by == viewer.id)
+    return where
+
+
+def _visible(viewer: User) -> Any:
+    return select(Campaign).where(*_visible_where(viewer))
 
 
 async def results(
@@ -171,3 +176,75 @@ async def results(
     urls = await links.ensure(session, ids, bot_username, now)
     got = await figures(session, ids)
     return [Result(c, got[c.id], urls.get(c.id)) for c in campaigns]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A campaign as the export lists it: plain values (no ORM object kept), its figures, its link."""
+
+    id: int
+    status: CampaignStatus
+    segment_id: int | None
+    segment_name: str | None
+    texts: dict[str, Any]
+    default_language: str
+    created_by: int
+    paid: bool
+    scheduled_for: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    figures: Figures
+    link: str | None
+
+    @property
+    def text(self) -> str | None:
+        return self.texts.get(self.default_language) or next(iter(self.texts.values()), None)
+
+
+async def stream(session: AsyncSession, viewer: User, batch: int) -> AsyncIterator[list[Line]]:
+    """Every started campaign the viewer may see, oldest first, a keyset page of `batch` at a time,
+    with the figures /campaigns shows (`figures`) and the tracked link if it has one."""
+    c = Campaign
+    base = select(
+        c.id,
+        c.status,
+        c.segment_id,
+        c.segment_name,
+        c.texts,
+        c.default_language,
+        c.created_by,
+        c.paid,
+        c.scheduled_for,
+        c.created_at,
+        c.started_at,
+        c.finished_at,
+    ).where(*_visible_where(viewer))
+    last = 0
+    while True:
+        page = (await session.execute(base.where(c.id > last).order_by(c.id).limit(batch))).all()
+        if not page:
+            return
+        ids = [r.id for r in page]
+        got = await figures(session, ids)
+        urls = await links.urls_of(session, ids)
+        yield [
+            Line(
+                id=r.id,
+                status=CampaignStatus(r.status),
+                segment_id=r.segment_id,
+                segment_name=r.segment_name,
+                texts=dict(r.texts or {}),
+                default_language=r.default_language,
+                created_by=r.created_by,
+                paid=bool(r.paid),
+                scheduled_for=r.scheduled_for,
+                created_at=r.created_at,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                figures=got[r.id],
+                link=urls.get(r.id),
+            )
+            for r in page
+        ]
+        last = ids[-1]

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.analytics import RfmRun, RfmScore
+from models.campaigns import DeliveryStatus
 from models.clients import Client, ClientPhone, ClientTag
 from models.deals import Deal
 from models.interactions import Interaction
@@ -24,6 +25,7 @@ from models.surveys import Survey
 from models.users import User
 from services import access, audit
 from services.analytics.segments import Segment
+from services.campaigns import results as campaign_results
 from services.errors import DomainError
 from services.export.files import Column, Kind
 
@@ -37,9 +39,11 @@ class Dataset(enum.StrEnum):
     purchases = "purchases"
     surveys = "surveys"
     audit = "audit"
+    campaigns = "campaigns"
 
 
-ADMIN_ONLY = frozenset({Dataset.audit})
+ADMIN_ONLY = frozenset({Dataset.audit, Dataset.campaigns})
+ALL_CLIENTS = "all"  # the campaigns' audience column for a broadcast to every client
 
 T, N, D, DT, P = Kind.TEXT, Kind.NUMBER, Kind.DATE, Kind.DATETIME, Kind.PHONE
 
@@ -142,6 +146,29 @@ COLUMNS: dict[Dataset, tuple[Column, ...]] = {
         ("after", T, 30),
         ("note", T, 24),
     ),
+    # The figures of /campaigns (services/campaigns/results.py), one row per started campaign.
+    Dataset.campaigns: _cols(
+        ("id", N, 10),
+        ("status", T, 10),
+        ("audience", T, 20),
+        ("segment_id", N, 10),
+        ("text", T, 40),
+        ("author_id", N, 12),
+        ("author", T, 18),
+        ("paid_broadcast", T, 6),
+        ("scheduled_for", T, 16),
+        ("created_at", DT, 16),
+        ("started_at", DT, 16),
+        ("finished_at", DT, 16),
+        *((f"delivery_{s.value}", N, 10) for s in DeliveryStatus),
+        ("left", N, 8),
+        ("interested", N, 10),
+        ("link_clicks", N, 10),
+        ("unsubscribed", N, 10),
+        ("buyers", N, 10),
+        ("purchases", N, 10),
+        ("link", T, 30),
+    ),
 }
 
 
@@ -181,6 +208,8 @@ async def rows(session: AsyncSession, dataset: Dataset, scope: Scope) -> AsyncIt
         source = _clients(session, scope, names)
     elif dataset is Dataset.audit:
         source = _audit(session, scope)
+    elif dataset is Dataset.campaigns:
+        source = _campaigns(session, scope, names)
     else:
         source = _related(session, dataset, scope, names)
     async for row in source:
@@ -423,6 +452,35 @@ async def _audit(session: AsyncSession, scope: Scope) -> AsyncIterator[Sequence[
             item.after,
             item.note,
         )
+
+
+async def _campaigns(session: AsyncSession, scope: Scope, names: _Names) -> AsyncIterator[Sequence[Any]]:
+    async for page in campaign_results.stream(session, scope.viewer, BATCH):
+        await names.load({line.created_by for line in page})
+        for line in page:
+            f = line.figures
+            yield (
+                line.id,
+                line.status.value,
+                line.segment_name if line.segment_name is not None else ALL_CLIENTS,
+                line.segment_id,
+                line.text,
+                line.created_by,
+                names.get(line.created_by),
+                line.paid,
+                line.scheduled_for,
+                line.created_at,
+                line.started_at,
+                line.finished_at,
+                *(f.counts[s] for s in DeliveryStatus),
+                f.counts.left,
+                f.clicks,
+                f.link_clicks,
+                f.unsubscribed,
+                f.buyers,
+                f.purchases,
+                line.link,
+            )
 
 
 async def top_tags(session: AsyncSession, viewer: User, limit: int = 12) -> list[str]:

@@ -18,6 +18,7 @@ from models.clients import ClientPhone, ClientTag
 from models.export import ExportRequest
 from models.jobs import Job
 from services import phones
+from tests.support.export import documents, download
 from tests.support.people import client_record, manager
 
 ANNA, BORIS = 200, 201
@@ -86,16 +87,6 @@ async def seed(app) -> dict[str, int]:
             )
         )
     return ids
-
-
-def download(tg, message) -> bytes:
-    stored = tg.files.get(message.file_id)
-    assert stored is not None, message
-    return stored.content
-
-
-def documents(person) -> list:
-    return [m for m in person.messages if m.document]
 
 
 async def ask(person, dataset: str, fmt: str, *filters: str):
