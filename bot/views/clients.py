@@ -237,6 +237,8 @@ def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
     )
     if c.telegram_id is None:
         kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb(CardAction.invite)))
+    else:  # the client's drip sequences: the current ones with Stop, Enrol (handlers/sequences.py)
+        kb.row(InlineKeyboardButton(text=_("📨 Drip sequences"), callback_data=cb(CardAction.drips)))
     if viewer.effective_role.value == "admin":
         kb.row(
             InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb(CardAction.owner)),
