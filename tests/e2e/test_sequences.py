@@ -271,6 +271,7 @@ async def test_a_manager_enrols_from_the_card_and_stops_it_there(app, tg, clock)
     await app.queue.drain()
     assert got(ivan, "Раз") == ["Раз"]
     card = (await anna.press("« Card", message=card)).last
+    assert "📨 Drip sequences: 1 · next step 11 Mar 2026, 16:30" in card.text  # Tokyo time
     panel = (await anna.press("📨 Drip sequences", message=card)).last
     assert "step 2 of 2 next, at 11 Mar 2026, 16:30" in panel.text
     stop_data = panel.button("⏹ Stop «Nurture»")["callback_data"]
