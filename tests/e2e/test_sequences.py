@@ -14,10 +14,10 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.callbacks import CardAction, ClientCb, SequenceAction, SequenceCb
-from models.campaigns import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
+from models.campaigns import Campaign, CampaignDelivery, CampaignSettings, CampaignStatus, DeliveryStatus
 from models.consent import ClientConsent, Purpose
 from models.sequences import (
     Enrolment,
@@ -419,3 +419,160 @@ async def test_a_blocked_bot_and_withdrawn_consent_stop_the_drip(app, tg, clock)
     e = await enrolment_of(app, client_id)
     assert e.status == EnrolmentStatus.stopped and e.stop_reason == "blocked"
     assert not got(petr, "Два")
+
+
+async def build_one(admin, name: str, text: str):
+    """An admin builds a one-step sequence ("at once", the other language skipped); its screen."""
+    listing = (await admin.send("/sequences")).last
+    await admin.press("➕ New sequence", message=listing)
+    screen = (await admin.send(name)).last
+    delay = (await admin.press("➕ Add step", message=screen)).last
+    await admin.press("at once", message=delay)
+    other = (await admin.send(text)).last
+    return (await admin.press("Skip", message=other)).last
+
+
+async def test_tag_stage_and_segment_triggers_and_a_won_deal_stops_it(app, tg, clock):
+    from datetime import date
+
+    from models.clients import Client, ClientStatus
+    from models.deals import Deal
+    from models.segments import SavedSegment
+    from services.clients.edit import set_field
+    from services.deals.changes import change_stage
+
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    ivan_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Ivan", status=ClientStatus.prospect)
+    petr_id, petr = await linked_customer(app, tg, ADMIN_ID, PETR, "Petr", status=ClientStatus.active)
+    await agree(app, ivan_id, petr_id)
+    async with app.session_factory() as s, s.begin():
+        s.add(
+            SavedSegment(
+                name="Active ones",
+                name_key="active ones",
+                created_by=ADMIN_ID,
+                conditions={"v": 1, "conditions": [{"field": "status", "values": ["active"]}]},
+            )
+        )
+        deal = Deal(client_id=ivan_id, owner_id=ADMIN_ID, title="Big one", stage="new", created_by=ADMIN_ID)
+        s.add(deal)
+        s.add(CampaignSettings(id=1, weekly_cap=10))  # several drips in a row here
+    # the tag trigger: one tag typed
+    screen = await build_one(admin, "Tagged", "Тег добавлен")
+    menu = (await admin.press("🎯 Trigger", message=screen)).last
+    await admin.press("🏷 Tag added", message=menu)
+    assert "Type one tag" in (await admin.send("vip gold")).last.text
+    screen = (await admin.send("VIP")).last
+    assert "the tag #vip is added" in screen.text
+    await admin.press("▶️ Activate", message=screen)
+    # the stage trigger: from the pipeline's buttons
+    screen = await build_one(admin, "Proposal", "Предложение отправлено")
+    menu = (await admin.press("🎯 Trigger", message=screen)).last
+    stages = (await admin.press("💼 Deal enters a stage", message=menu)).last
+    screen = (await admin.press(stages.buttons[2][0], message=stages)).last
+    assert "a deal enters the stage" in screen.text
+    await admin.press("▶️ Activate", message=screen)
+    # the segment trigger: Petr is in the segment already at the activation, so only newcomers count
+    screen = await build_one(admin, "Segment", "Добро пожаловать в активные")
+    menu = (await admin.press("🎯 Trigger", message=screen)).last
+    segments = (await admin.press("🎯 Enters a segment", message=menu)).last
+    screen = (await admin.press("🎯 Active ones", message=segments)).last
+    assert "the client enters the segment «Active ones»" in screen.text
+    await admin.press("▶️ Activate", message=screen)
+
+    async with app.session_factory() as s, s.begin():
+        actor = await s.get(User, ADMIN_ID)
+        client = await s.get(Client, ivan_id)
+        await set_field(
+            s,
+            actor,
+            client,
+            client.version,
+            "tags",
+            "vip",
+            app.clock.now(),
+            region="RU",
+            today=date(2026, 3, 10),
+        )
+    async with app.session_factory() as s, s.begin():
+        actor = await s.get(User, ADMIN_ID)
+        deal = await s.scalar(select(Deal))
+        await change_stage(
+            s, actor, deal.id, deal.version, "proposal", app.settings.deal_stages, app.clock.now()
+        )
+    await app.scheduler.plan()
+    await app.queue.drain()
+    assert got(ivan, "Тег добавлен") == ["Тег добавлен"]
+    assert got(ivan, "Предложение отправлено") == ["Предложение отправлено"]
+    assert not got(petr, "Добро пожаловать") and not got(ivan, "Добро пожаловать")
+
+    async with app.session_factory() as s, s.begin():
+        await s.execute(update(Client).where(Client.id == ivan_id).values(status=ClientStatus.active))
+    await app.scheduler.plan()
+    await app.queue.drain()
+    assert got(ivan, "Добро пожаловать в активные") == ["Добро пожаловать в активные"]
+    assert not got(petr, "Добро пожаловать")
+    await app.scheduler.plan()  # checked again: nobody new
+    await app.queue.drain()
+    assert len(got(ivan, "Добро пожаловать")) == 1
+
+    # a won deal stops what is running: enrol Ivan by hand in a two-step one, then win the deal
+    seq = await make_sequence(app, "Long", [(60, {"ru": "Позже"})])
+    await enrol(app, seq, ivan_id)
+    async with app.session_factory() as s, s.begin():
+        actor = await s.get(User, ADMIN_ID)
+        deal = await s.scalar(select(Deal))
+        await change_stage(s, actor, deal.id, deal.version, "won", app.settings.deal_stages, app.clock.now())
+    assert (await enrolment_of(app, ivan_id)).stop_reason == "deal_closed"
+    clock.advance(hours=2)
+    await app.queue.drain()
+    assert not got(ivan, "Позже")
+
+
+async def test_quiet_hours_the_interested_button_and_deactivation(app, tg, clock):
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    night_id, night = await linked_customer(
+        app, tg, ADMIN_ID, 405, "Nina Night", timezone="America/Los_Angeles"
+    )
+    ivan_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Ivan")
+    petr_id, petr = await linked_customer(app, tg, ADMIN_ID, PETR, "Petr")
+    await agree(app, night_id, ivan_id, petr_id)
+    screen = await build_one(admin, "Offer", "Скидка, {first_name}!")
+    screen = (await admin.press('🙋 Step 1: add "I\'m interested"', message=screen)).last
+    assert "🙋 Step 1: remove the button" in screen.labels
+    screen = (await admin.press("▶️ Activate", message=screen)).last
+    async with app.session_factory() as s:
+        seq_id = await s.scalar(select(Sequence.id).where(Sequence.name == "Offer"))
+    for client_id in (night_id, ivan_id, petr_id):
+        await enrol(app, seq_id, client_id)
+    await app.queue.drain()
+    assert not got(night, "Скидка")  # 00:00 in Los Angeles
+    [to_ivan] = [m for m in ivan.messages if m.text == "Скидка, Ivan!"]
+    assert to_ivan.buttons == [["🙋 Мне интересно"], ["🔕 Отписаться"]]
+    first = await ivan.press("🙋 Мне интересно", message=to_ivan)
+    second = await ivan.press("🙋 Мне интересно", message=to_ivan)
+    assert first.callback_answer.text != second.callback_answer.text
+    forged = await petr.press_data(to_ivan.button("🙋 Мне интересно")["callback_data"])
+    assert forged.callback_answer.text == "Это предложение не для этого аккаунта."
+    clock.set(clock.now().replace(hour=16, minute=59))  # 09:59 in Los Angeles
+    await app.queue.drain()
+    assert not got(night, "Скидка")
+    clock.set(clock.now().replace(hour=17, minute=0))
+    await app.queue.drain()
+    assert got(night, "Скидка, Nina!") == ["Скидка, Nina!"]
+    report = (await admin.press("🟢 Offer", message=(await admin.send("/sequences")).last)).last
+    assert "Sent: 3" in report.text and "Clicked: 1" in report.text and "finished: 3" in report.text
+
+    # deactivated: whoever is in it stops, no new enrolment
+    seq2 = await make_sequence(app, "Two", [(0, {"ru": "Один"}), (60, {"ru": "Два"})])
+    await enrol(app, seq2, ivan_id)
+    await app.queue.drain()
+    report = (await admin.press("🟢 Two", message=(await admin.send("/sequences")).last)).last
+    off = await admin.press("⏸ Deactivate", message=report)
+    assert "Stopped for 1 clients" in off.callback_answer.text and "⚪️ inactive" in off.last.text
+    assert (await enrolment_of(app, ivan_id)).stop_reason == "deactivated"
+    clock.advance(hours=2)
+    await app.queue.drain()
+    assert not got(ivan, "Два")
