@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from bot.callbacks import CardAction, ClientCb, SequenceAction, SequenceCb
 from models.campaigns import Campaign, CampaignDelivery, CampaignSettings, CampaignStatus, DeliveryStatus
 from models.consent import ClientConsent, Purpose
+from models.jobs import Job, JobStatus
 from models.sequences import (
     Enrolment,
     EnrolmentStatus,
@@ -400,6 +401,21 @@ async def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(a
     async with app.session_factory() as s:
         statuses = sorted(r.status for r in (await s.scalars(select(SequenceDelivery))).all())
         assert statuses == [StepStatus.sent, StepStatus.unknown]
+
+    # the step's own job claimed it and died: its next run (the lease expired) finds it "sending"
+    petr_id, petr = await linked_customer(app, tg, ADMIN_ID, PETR, "Petr")
+    await agree(app, petr_id)
+    enrolment_id = await enrol(app, seq, petr_id)
+    async with app.session_factory() as s, s.begin():
+        job = await s.scalar(select(Job).where(Job.kind == hooks.SEND_JOB, Job.status == JobStatus.pending))
+        prepared = await sending.prepare(s, enrolment_id, job.id, app.clock.now(), "Europe/Moscow")
+        assert prepared.outgoing is not None
+    await app.queue.drain()
+    assert not got(petr, "Раз")
+    async with app.session_factory() as s:
+        row = await s.scalar(select(SequenceDelivery).where(SequenceDelivery.client_id == petr_id))
+        assert row.status == StepStatus.unknown
+    assert (await enrolment_of(app, petr_id)).position == 2
 
 
 async def test_a_blocked_bot_and_withdrawn_consent_stop_the_drip(app, tg, clock):
