@@ -119,6 +119,9 @@ async def create(
             deal_id=deal.id,
             created_by=user.id,
         )
+    if deal.stage in CLOSED_STAGES:  # recorded as won already: the drips stop
+        await drips.stop_client(session, client.id, StopReason.deal_closed, now)
+    await drips.on_event(session, Trigger.stage, client.id, now, arg=deal.stage)
     return deal
 
 

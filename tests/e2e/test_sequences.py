@@ -455,7 +455,8 @@ async def test_tag_stage_and_segment_triggers_and_a_won_deal_stops_it(app, tg, c
     from models.deals import Deal
     from models.segments import SavedSegment
     from services.clients.edit import set_field
-    from services.deals.changes import change_stage
+    from services.deals.changes import Draft, change_stage
+    from services.deals.changes import create as create_deal
 
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
@@ -522,6 +523,14 @@ async def test_tag_stage_and_segment_triggers_and_a_won_deal_stops_it(app, tg, c
     assert got(ivan, "Тег добавлен") == ["Тег добавлен"]
     assert got(ivan, "Предложение отправлено") == ["Предложение отправлено"]
     assert not got(petr, "Добро пожаловать") and not got(ivan, "Добро пожаловать")
+    # a new deal created right at that stage enrols its client too
+    async with app.session_factory() as s, s.begin():
+        actor = await s.get(User, ADMIN_ID)
+        await create_deal(
+            s, actor, petr_id, Draft("Petr's", "proposal"), app.settings.deal_stages, app.clock.now()
+        )
+    await app.queue.drain()
+    assert got(petr, "Предложение отправлено") == ["Предложение отправлено"]
 
     async with app.session_factory() as s, s.begin():
         await s.execute(update(Client).where(Client.id == ivan_id).values(status=ClientStatus.active))
