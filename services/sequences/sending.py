@@ -89,6 +89,14 @@ async def _stop(session: AsyncSession, enrolment: Enrolment, reason: StopReason,
     return f"stopped: {reason.value}"
 
 
+async def _live(session: AsyncSession, job_id: int | None) -> bool:
+    """Whether that job is still pending or running (so its claim isn't a dead process's)."""
+    if job_id is None:
+        return False
+    status = await session.scalar(select(Job.status).where(Job.id == job_id))
+    return status in (JobStatus.pending, JobStatus.running)
+
+
 async def prepare(
     session: AsyncSession, enrolment_id: int, runner: int, now: datetime, default_tz: str
 ) -> Prepared:
@@ -115,6 +123,8 @@ async def prepare(
         )
     )
     if delivery is not None and delivery.status == StepStatus.sending:
+        if delivery.claimed_by != runner and await _live(session, delivery.claimed_by):
+            return Prepared("sending elsewhere")  # another job is sending it now: it records the result
         # claimed by a run that died before its result was committed: maybe delivered, never resent
         delivery.status, delivery.at = StepStatus.unknown, now
     if delivery is not None and delivery.status in DONE:
