@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from bot.callbacks import CardAction, ClientCb, SequenceAction, SequenceCb
 from models.campaigns import Campaign, CampaignDelivery, CampaignSettings, CampaignStatus, DeliveryStatus
+from models.clients import Client
 from models.consent import ClientConsent, Purpose
 from models.jobs import Job, JobStatus
 from models.sequences import (
@@ -110,8 +111,6 @@ async def linked_by_invite(admin, tg, uid: int, name: str, language: str) -> obj
 
 async def client_id_of(app, uid: int) -> int:
     async with app.session_factory() as s:
-        from models.clients import Client
-
         return await s.scalar(select(Client.id).where(Client.telegram_id == uid))
 
 
@@ -451,7 +450,7 @@ async def build_one(admin, name: str, text: str):
 async def test_tag_stage_and_segment_triggers_and_a_won_deal_stops_it(app, tg, clock):
     from datetime import date
 
-    from models.clients import Client, ClientStatus
+    from models.clients import ClientStatus
     from models.deals import Deal
     from models.segments import SavedSegment
     from services.clients.edit import set_field
