@@ -31,6 +31,7 @@ from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import (
     ChatSerializer,
     ContextMiddleware,
+    CustomerWrote,
     FloodGuard,
     PrivateChatsOnly,
     RoleGateMiddleware,
@@ -230,6 +231,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
     dp.update.outer_middleware(UserMiddleware(clock, settings.admin_ids))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
     dp.update.outer_middleware(ContextMiddleware(deps))
+    dp.message.outer_middleware(CustomerWrote(clock))
     gate = RoleGateMiddleware()
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.inline_query, dp.my_chat_member):
         observer.middleware(gate)

@@ -56,6 +56,7 @@ class CardAction(StrEnum):
     loyalty = "loyalty"  # handlers/loyalty
     vip = "vip"  # handlers/analytics/vip (admins: set or clear the manual VIP flag)
     changes = "changes"  # handlers/audit (the card's change history; page = the page)
+    drips = "drips"  # handlers/sequences (the client's drip sequences: enrolments, Stop, Enrol)
 
 
 class ClientCb(CallbackData, prefix="c"):
@@ -421,3 +422,30 @@ class CampaignAction(StrEnum):
 class CampaignCb(CallbackData, prefix="cp"):
     action: CampaignAction
     id: int = 0
+
+
+class SequenceAction(StrEnum):
+    """A button of /sequences, of a client's drip panel (from the card), or "I'm interested" under a
+    drip step. The values travel in callback_data: only add."""
+
+    list = "l"  # every sequence
+    new = "n"  # create one: type its name
+    open = "o"  # a sequence (id) with its steps and figures
+    step = "s"  # add a step (id): choose the delay
+    delay = "d"  # the delay chosen (id = the sequence, arg = minutes)
+    skip = "k"  # no text in the other language (id = the sequence)
+    trigger = "t"  # choose the trigger (id; arg = the trigger's place in TRIGGERS, 0: the menu)
+    stage = "g"  # the stage chosen (id; arg = the stage's place in the pipeline, from 1)
+    segment = "m"  # the segment chosen (id; arg = the saved segment's id)
+    on = "a"  # activate (id)
+    off = "x"  # deactivate (id)
+    interest = "i"  # toggle the "I'm interested" button of a step (id = the sequence, arg = the step)
+    enrol = "e"  # enrol the client (id = the sequence, arg = the client)
+    stop = "p"  # stop an enrolment (id = the enrolment)
+    interested = "y"  # a recipient pressed "I'm interested" (id = the delivery)
+
+
+class SequenceCb(CallbackData, prefix="sq"):
+    action: SequenceAction
+    id: int = 0
+    arg: int = 0

@@ -66,6 +66,7 @@ ADMIN = [
     ("loyalty", __("Bonus program settings and gifts")),
     ("draws", __("Prize draws among a segment")),
     ("followups", __("Follow-up rules for neglected clients")),
+    ("sequences", __("Drip sequences: messages one after another")),
 ]
 
 

@@ -43,10 +43,12 @@ from bot.context import Ctx
 from bot.deps import Deps
 from bot.fsm_storage import CURRENT_SESSION
 from bot.outbox import OUTBOX, Outbox, ReplyPacer
+from models.sequences import StopReason
 from models.updates import ProcessedUpdate
 from models.users import Role, User
 from services import users as users_service
 from services.clock import Clock
+from services.sequences import hooks as drips
 from services.users import resolve_language
 
 log = logging.getLogger("bot.errors")
@@ -351,6 +353,25 @@ class ContextMiddleware(BaseMiddleware):
         data["ctx"] = Ctx(
             session=data["session"], user=data["user"], state=data["state"], deps=self.deps, locale=locale
         )
+        return await handler(event, data)
+
+
+class CustomerWrote(BaseMiddleware):
+    """A customer's own message to the bot (not a command) stops their drip sequences: they answered,
+    a person takes it from here. One UPDATE, for customers only."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("user")
+        if (
+            isinstance(event, Message)
+            and user is not None
+            and user.effective_role == Role.customer
+            and not (event.text or "").startswith("/")
+        ):
+            await drips.stop_for_account(data["session"], user.id, StopReason.replied, self.clock.now())
         return await handler(event, data)
 
 

@@ -11,6 +11,7 @@ from models import (  # noqa: F401  (their tables join Base.metadata)
     loyalty,
     reports,
     segments,
+    sequences,
     surveys,
 )
 from models.audit import AuditEvent

@@ -22,6 +22,7 @@ from scheduler import (
 )
 from scheduler import campaigns as campaign_jobs
 from scheduler import reports as reports_jobs
+from scheduler import sequences as sequence_jobs
 from scheduler.queue import JobRegistry
 from services import reminders as reminders_service
 from services import surveys as surveys_service
@@ -55,6 +56,7 @@ def build_registry() -> JobRegistry:
     registry.add(followups.DIGEST, followups.followup_digest)
     registry.add(followups.ESCALATION, followups.followup_escalation)
     registry.add(campaign_jobs.STEP, campaign_jobs.step)
+    registry.add(sequence_jobs.SEND, sequence_jobs.send_step)
     return registry
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from scheduler import sequences as sequence_jobs
 from scheduler.followups import plan_followup_digests
 from scheduler.imports import plan_cleanup as plan_imports_cleanup
 from scheduler.queue import JobQueue
@@ -81,6 +82,10 @@ class Scheduler:
             ("the reports' rollup", lambda db: plan_reports_rollup(db, now, tz)),
             ("the follow-up digests", lambda db: plan_followup_digests(db, now, s.digest_hour, tz)),
             ("broadcasts left without a step", lambda db: campaigns.revive(db, now)),
+            (
+                "the drip sequences' segment check and safety net",
+                lambda db: sequence_jobs.plan(db, now, s.default_currency, s.default_language),
+            ),
             ("the clean-up of abandoned imports", lambda db: plan_imports_cleanup(db, now, tz)),
         ]
 

@@ -11,9 +11,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
+from models.base import UTCDateTime
 from models.clients import Client
 from models.deals import Deal
 from models.reminders import Reminder, ReminderStatus
+from models.sequences import Enrolment, EnrolmentStatus
 from models.users import User
 from services import access
 from services import deals as deals_service
@@ -53,6 +55,12 @@ def _card_statement(everyone: bool):
             ("deals_sum", func.coalesce(func.sum(d.amount), 0)),
         )
     ]
+    e = aliased(Enrolment, name="drip_e")
+    drips = select().select_from(e).where(e.client_id == Client.id, e.status == EnrolmentStatus.active)
+    drip_columns = [
+        drips.add_columns(column).scalar_subquery().label(name)
+        for name, column in (("drips_n", func.count()), ("drips_next", func.min(e.next_at)))
+    ]
     same = aliased(Client, name="same")
     match = [same.dup_key == Client.dup_key, same.id != Client.id, same.merged_into_id.is_(None)]
     if not everyone:
@@ -66,7 +74,7 @@ def _card_statement(everyone: bool):
         dup_columns += [dup.id, dup.name, dup.company, dup.created_at]
     score, score_on = rfm.latest_score_join()  # the RFM segment and ABC class (last column)
     stmt = (
-        select(Client, User, nxt, *deal_columns, *dup_columns, score)
+        select(Client, User, nxt, *deal_columns, *drip_columns, *dup_columns, score)
         .outerjoin(User, User.id == Client.owner_id)
         .outerjoin(nxt, nxt.id == next_id)
     )
@@ -88,7 +96,7 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     row = (await session.execute(_card_statement(everyone), params)).unique().one_or_none()
     if row is None:
         return None
-    client, owner, reminder, count, currency_lo, currency_hi, total, *dups, score = row
+    client, owner, reminder, count, currency_lo, currency_hi, total, drips_n, drips_next, *dups, score = row
     if not count:
         deals = deals_service.OpenSummary(count=0, sums={})
     elif currency_lo == currency_hi:
@@ -96,8 +104,17 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     else:  # several currencies: a sum for each
         deals = await deals_service.open_summary(session, client_id)
     duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
+    if drips_next is not None:
+        drips_next = UTCDateTime().process_result_value(drips_next, session.bind.dialect)
     return CardData(
-        client=client, owner=owner, next_reminder=reminder, deals=deals, duplicates=duplicates, rfm=score
+        client=client,
+        owner=owner,
+        next_reminder=reminder,
+        deals=deals,
+        duplicates=duplicates,
+        rfm=score,
+        drips=int(drips_n or 0),
+        drip_next_at=drips_next,
     )
 
 

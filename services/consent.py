@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
 from models.consent import DEFAULTS, ClientConsent, ConsentEvent, ConsentSource, Purpose
+from models.sequences import StopReason
 from models.users import User
+from services.sequences import hooks as drips
 
 # The version of the consent texts a customer sees (bot/views/consent.py); stored with every event.
 # Change it whenever those texts change in meaning.
@@ -82,6 +84,8 @@ async def set(
         )
     )
     await session.flush()
+    if purpose == Purpose.marketing and not granted:  # no more offers: the drips stop
+        await drips.stop_client(session, client_id, StopReason.consent, now)
     return True
 
 

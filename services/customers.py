@@ -23,6 +23,7 @@ from models.clients import Client, ClientPhone
 from models.consent import ConsentSource, Purpose
 from models.customers import CustomerLead, ForgetRequest
 from models.invites import Invite, InviteKind
+from models.sequences import Trigger
 from models.users import User
 from services import audit, consent, loyalty, notify, phones
 from services import clients as clients_service
@@ -30,6 +31,7 @@ from services import users as users_service
 from services.access import client_of
 from services.errors import DomainError
 from services.leads import LEAD_SOURCE, lead_name
+from services.sequences import hooks as drips
 
 INVITE_PREFIX = "c_"
 CUSTOMER_INVITE_TTL = timedelta(days=14)
@@ -99,6 +101,7 @@ async def _link(session: AsyncSession, client: Client, user: User, via: str, now
         via=via,
     )
     await loyalty.on_linked(session, client, user, now)
+    await drips.on_event(session, Trigger.linked, client.id, now)
     await notify.notify(
         session,
         client.owner_id,

@@ -190,6 +190,11 @@ def card_text(card: CardData, tz: str, locale: str, *, share: bool = False) -> s
         total = _money(card.deals.sums, locale)
         lines.append(_("💼 Open deals: {n}").format(n=card.deals.count) + (f" · {h(total)}" if total else ""))
     lines.append(rfm_line(card.rfm))
+    if card.drips:
+        line = _("📨 Drip sequences: {n}").format(n=card.drips)
+        if card.drip_next_at is not None:
+            line += " · " + _("next step {when}").format(when=local_dt(card.drip_next_at, tz, locale))
+        lines.append(line)
     if c.tags:
         lines.append("🏷 " + " ".join(f"#{h(t.tag)}" for t in c.tags))
     for dup in card.duplicates:
@@ -237,6 +242,8 @@ def card_keyboard(card: CardData, viewer: User) -> InlineKeyboardMarkup:
     )
     if c.telegram_id is None:
         kb.row(InlineKeyboardButton(text=_("📲 Invite to bot"), callback_data=cb(CardAction.invite)))
+    else:  # the client's drip sequences: the current ones with Stop, Enrol (handlers/sequences.py)
+        kb.row(InlineKeyboardButton(text=_("📨 Drip sequences"), callback_data=cb(CardAction.drips)))
     if viewer.effective_role.value == "admin":
         kb.row(
             InlineKeyboardButton(text=_("👔 Owner"), callback_data=cb(CardAction.owner)),

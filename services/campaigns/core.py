@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, exists, func, literal, select, update
+from sqlalchemy import bindparam, exists, func, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -28,6 +28,7 @@ from models.consent import DEFAULTS, ClientConsent, Purpose
 from models.jobs import Job, JobStatus
 from models.loyalty import LoyaltyAccount
 from models.segments import SavedSegment
+from models.sequences import SequenceDelivery, StepStatus
 from models.users import User
 from services.access import sees_everything
 from services.campaigns import links
@@ -91,19 +92,23 @@ async def sent_lately(session: AsyncSession, client_id: int, now: datetime) -> i
 
 
 async def sent_lately_of(session: AsyncSession, client_ids: list[int], now: datetime) -> dict[int, int]:
-    """Marketing messages each of these clients got in the last 7 days (index ranges, one grouped
-    count); one whose send was interrupted by a crash ("unknown") may have arrived, so it counts too."""
+    """Marketing messages each of these clients got in the last 7 days, broadcasts and drip steps
+    alike (index ranges, one grouped count); one whose send was interrupted by a crash ("unknown") may
+    have arrived, so it counts too."""
     if not client_ids:
         return {}
-    q = (
-        select(CampaignDelivery.client_id, func.count())
-        .where(
-            CampaignDelivery.client_id.in_(client_ids),
-            CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
-            CampaignDelivery.at > now - WEEK,
-        )
-        .group_by(CampaignDelivery.client_id)
+    broadcasts = select(CampaignDelivery.client_id.label("client_id")).where(
+        CampaignDelivery.client_id.in_(client_ids),
+        CampaignDelivery.status.in_((DeliveryStatus.sent, DeliveryStatus.unknown)),
+        CampaignDelivery.at > now - WEEK,
     )
+    drips = select(SequenceDelivery.client_id.label("client_id")).where(
+        SequenceDelivery.client_id.in_(client_ids),
+        SequenceDelivery.status.in_((StepStatus.sent, StepStatus.unknown)),
+        SequenceDelivery.at > now - WEEK,
+    )
+    both = union_all(broadcasts, drips).subquery()
+    q = select(both.c.client_id, func.count()).group_by(both.c.client_id)
     return {int(cid): int(n) for cid, n in (await session.execute(q)).all()}
 
 

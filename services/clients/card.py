@@ -28,6 +28,8 @@ class CardData:
     deals: Any  # services.deals.OpenSummary
     duplicates: list[Any]  # DuplicateRef or Client: .id, .name, .company, .created_at
     rfm: Any = None  # models.analytics.RfmScore in the latest finished run; None: not scored
+    drips: int = 0  # the client's active drip sequences
+    drip_next_at: Any = None  # datetime | None: when the soonest next step of those is due (UTC)
 
 
 _CARD_STATEMENTS: dict[bool, Any] = {}

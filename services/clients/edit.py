@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client, ClientPhone, ClientTag
+from models.sequences import Trigger
 from models.users import User
 from services import audit, phones, search
 from services.clients.dedupe import check_unique, flush_unique
@@ -29,6 +30,7 @@ from services.clients.fields import (
 )
 from services.clients.records import Stale, check_version, rekey, touch
 from services.errors import DomainError
+from services.sequences import hooks as drips
 
 
 async def set_field(
@@ -83,6 +85,9 @@ async def set_field(
     if field_name in ("name", "company", "email", "tags"):
         await search.rebuild_terms(session, client, new if field_name == "tags" else None)
     audit.record_change(session, actor.id, client.id, field_name, before, new, now)
+    if field_name == "tags":
+        for tag in [t for t in new if t not in before]:
+            await drips.on_event(session, Trigger.tag, client.id, now, arg=tag)
     return client
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.deals import Deal, DealEvent
+from models.sequences import StopReason, Trigger
 from models.users import User
 from services import reminders, surveys
 from services.access import visible_client
@@ -20,6 +21,7 @@ from services.deals.parsing import clean_text, clean_title
 from services.deals.reading import visible_deal
 from services.deals.rules import CENT, CLOSED_STAGES, MAX_AMOUNT, REASON_LIMIT, STEP_LIMIT
 from services.errors import DomainError
+from services.sequences import hooks as drips
 
 
 def amount_text(amount: Decimal | None, currency: str) -> str | None:
@@ -117,6 +119,9 @@ async def create(
             deal_id=deal.id,
             created_by=user.id,
         )
+    if deal.stage in CLOSED_STAGES:  # recorded as won already: the drips stop
+        await drips.stop_client(session, client.id, StopReason.deal_closed, now)
+    await drips.on_event(session, Trigger.stage, client.id, now, arg=deal.stage)
     return deal
 
 
@@ -170,6 +175,10 @@ async def change_stage(
         record_event(session, deal, user.id, now, "lost_reason", old_reason, values["lost_reason"])
     if stage == "won":
         await surveys.after(session, "deal_won", deal.client_id, deal.owner_id, deal.id, now)
+    if deal.client_id is not None:
+        if stage in CLOSED_STAGES:  # their deal won or lost: the drips stop
+            await drips.stop_client(session, deal.client_id, StopReason.deal_closed, now)
+        await drips.on_event(session, Trigger.stage, deal.client_id, now, arg=stage)
     return deal
 
 

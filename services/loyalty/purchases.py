@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
 from models.loyalty import EARN, REDEEM, LedgerEntry, LoyaltyAccount, Purchase
+from models.sequences import StopReason
 from models.users import User
 from services import surveys
 from services.access import visible_client
@@ -20,6 +21,7 @@ from services.errors import DomainError
 from services.loyalty.ledger import account, insert_for, lock_account, post, tell_customer
 from services.loyalty.referrals import reward_referral
 from services.loyalty.settings import CENT, HUNDRED, Program, Tier, program
+from services.sequences import hooks as drips
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,7 @@ async def record_purchase(
     await _add_spend(session, client, purchase_id, q, prog, now, earned.balance_after if earned else None)
     rewarded = await reward_referral(session, client, prog, now) if first_purchase else False
     await surveys.after(session, "purchase", client.id, actor.id, purchase_id, now)
+    await drips.stop_client(session, client.id, StopReason.purchase, now)
     purchase = await session.get(Purchase, purchase_id)
     assert purchase is not None
     acc = await account(session, client.id)

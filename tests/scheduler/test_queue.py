@@ -302,7 +302,12 @@ async def test_a_tick_that_outlasts_its_interval_is_never_overlapped_and_logs_no
     session_factory, clock, caplog
 ):
     settings = SimpleNamespace(
-        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+        queue_tick_seconds=0.02,
+        digest_hour=9,
+        default_timezone="Europe/Moscow",
+        deal_stale_days=7,
+        default_currency="RUB",
+        default_language="ru",
     )
     queue = SlowQueue(seconds=0.1)
     scheduler = Scheduler(queue, session_factory, clock, settings)  # type: ignore[arg-type]
@@ -329,7 +334,12 @@ async def test_stopping_the_scheduler_mid_batch_gives_unstarted_jobs_back(sessio
 
     await add(session_factory, "send", clock.now(), n=30)
     settings = SimpleNamespace(
-        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+        queue_tick_seconds=0.02,
+        digest_hour=9,
+        default_timezone="Europe/Moscow",
+        deal_stale_days=7,
+        default_currency="RUB",
+        default_language="ru",
     )
     queue = make_queue(session_factory, clock, registry, concurrency=2, worker_id="first")
     scheduler = Scheduler(queue, session_factory, clock, settings)  # type: ignore[arg-type]
@@ -347,7 +357,12 @@ async def test_a_stop_right_after_the_start_lets_the_planning_in_progress_finish
     """SIGTERM just after the start used to cancel the first planning run in the middle of a
     transaction, with an error and a traceback in the log."""
     settings = SimpleNamespace(
-        queue_tick_seconds=0.02, digest_hour=9, default_timezone="Europe/Moscow", deal_stale_days=7
+        queue_tick_seconds=0.02,
+        digest_hour=9,
+        default_timezone="Europe/Moscow",
+        deal_stale_days=7,
+        default_currency="RUB",
+        default_language="ru",
     )
     scheduler = Scheduler(SlowQueue(seconds=0.01), session_factory, clock, settings)  # type: ignore[arg-type]
     started, finished = asyncio.Event(), []

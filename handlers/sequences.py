@@ -1,0 +1,446 @@
+"""Drip sequences (admins): /sequences — the list, a new sequence (its name typed), a step (the delay
+from buttons or typed, then the text in the default language and optionally the other one, the
+placeholders checked as for broadcasts), the trigger, Activate / Deactivate, the per-step figures. On
+the client card (staff): the client's drips with Stop, and Enrol by hand. A recipient's "I'm
+interested" press is recorded once.
+
+The dialog data holds the sequence's id under "sequence", the chosen delay under "delay" and the
+texts typed so far under "texts"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import CardAction, ClientCb, SequenceAction, SequenceCb
+from bot.context import Ctx
+from bot.dialogs import begin_dialog, end_dialog, next_step
+from bot.edit import edit_or_send
+from bot.views import campaigns as campaign_views
+from bot.views import sequences as views
+from models.segments import SavedSegment
+from models.sequences import Sequence, Trigger
+from services.errors import DomainError
+from services.segments import query as segment_query
+from services.segments import saved
+from services.sequences import build, sending
+from services.users import SUPPORTED_LANGUAGES
+
+router = Router(name="sequences")
+ADMIN = {"role": "admin"}
+STAFF = {"role": "staff"}
+ANY = {"role": "any"}
+TYPED = (F.text, ~F.text.startswith("/"))
+KEY = "sequence"
+
+
+class Drip(StatesGroup):
+    name = State()  # the new sequence's name
+    delay = State()  # a step's delay (buttons or typed)
+    text = State()  # the step's text in the default language
+    other = State()  # in the other language (or Skip)
+    tag = State()  # the trigger's tag
+
+
+def _cb(action: SequenceAction) -> Any:
+    return SequenceCb.filter(F.action == action)
+
+
+def _other(sequence: Sequence) -> str | None:
+    return next((code for code in SUPPORTED_LANGUAGES if code != sequence.default_language), None)
+
+
+async def _basis(ctx: Ctx) -> segment_query.Basis:
+    return await segment_query.basis(
+        ctx.session, ctx.now(), ctx.settings.default_currency, ctx.settings.default_language
+    )
+
+
+async def _screen(ctx: Ctx, sequence: Sequence) -> tuple[str, Any]:
+    figures, enrolments = await build.figures(ctx.session, sequence.id)
+    segment = await ctx.session.get(SavedSegment, sequence.segment_id) if sequence.segment_id else None
+    text = views.sequence_text(sequence, figures, enrolments, segment.name if segment else None)
+    return text, views.sequence_keyboard(sequence, [f.step for f in figures])
+
+
+async def _pressed(query: CallbackQuery, cb: SequenceCb, ctx: Ctx) -> Sequence | None:
+    """The sequence a button is about; else the press is answered and None."""
+    try:
+        return await build.of_admin(ctx.session, ctx.user, cb.id)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return None
+
+
+async def _dialog_sequence(ctx: Ctx) -> Sequence | None:
+    sequence_id = (await ctx.state.get_data()).get(KEY)
+    if not isinstance(sequence_id, int):
+        return None
+    try:
+        return await build.of_admin(ctx.session, ctx.user, sequence_id)
+    except DomainError:
+        return None
+
+
+async def _answer_screen(message: Message, ctx: Ctx, sequence: Sequence, note: str | None = None) -> None:
+    text, markup = await _screen(ctx, sequence)
+    await message.answer(f"{note}\n\n{text}" if note else text, reply_markup=markup)
+
+
+# --- /sequences ---
+
+
+@router.message(Command("sequences"), flags=ADMIN)
+async def sequences_command(message: Message, ctx: Ctx) -> None:
+    await end_dialog(ctx.state)
+    listed = await build.listing(ctx.session, ctx.user)
+    await message.answer(views.list_text(listed), reply_markup=views.list_keyboard(listed))
+
+
+@router.callback_query(_cb(SequenceAction.list), flags=ADMIN)
+async def list_pressed(query: CallbackQuery, ctx: Ctx) -> None:
+    await end_dialog(ctx.state)
+    listed = await build.listing(ctx.session, ctx.user)
+    await edit_or_send(query, views.list_text(listed), views.list_keyboard(listed))
+    await query.answer()
+
+
+@router.callback_query(_cb(SequenceAction.new), flags=ADMIN)
+async def new_pressed(query: CallbackQuery, ctx: Ctx) -> None:
+    await begin_dialog(ctx.state, Drip.name)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.name_prompt())
+
+
+@router.message(StateFilter(Drip.name), *TYPED, flags=ADMIN)
+async def name_typed(message: Message, ctx: Ctx) -> None:
+    try:
+        sequence = await build.create(
+            ctx.session, ctx.user, message.text, ctx.settings.default_language, ctx.now()
+        )
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await end_dialog(ctx.state)
+    await _answer_screen(message, ctx, sequence)
+
+
+@router.message(StateFilter(Drip.name, Drip.delay, Drip.text, Drip.other, Drip.tag), ~F.text, flags=ADMIN)
+async def not_text(message: Message) -> None:
+    await message.answer(views.typed_not_text())
+
+
+@router.callback_query(_cb(SequenceAction.open), flags=ADMIN)
+async def open_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    await end_dialog(ctx.state)
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer()
+
+
+# --- a step ---
+
+
+@router.callback_query(_cb(SequenceAction.step), flags=ADMIN)
+async def step_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    steps = await build.steps_of(ctx.session, sequence.id)
+    if len(steps) >= build.MAX_STEPS:
+        await query.answer(
+            views.error(DomainError("sequence_steps_full", limit=build.MAX_STEPS)), show_alert=True
+        )
+        return
+    await begin_dialog(ctx.state, Drip.delay, **{KEY: sequence.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        text, markup = views.delay_prompt(sequence, first=not steps)
+        await query.message.answer(text, reply_markup=markup)
+
+
+async def _delay_chosen(message: Message, ctx: Ctx, sequence: Sequence, minutes: int) -> None:
+    await next_step(ctx.state, Drip.text, **{KEY: sequence.id, "delay": minutes, "texts": {}})
+    await message.answer(views.text_prompt(sequence.default_language, minutes))
+
+
+@router.callback_query(_cb(SequenceAction.delay), flags=ADMIN)
+async def delay_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    in_step = await ctx.state.get_state() == Drip.delay.state
+    if (
+        sequence is None
+        or not in_step
+        or sequence.id != callback_data.id
+        or callback_data.arg not in views.DELAYS
+    ):
+        await query.answer(views.dialog_over(), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _delay_chosen(query.message, ctx, sequence, callback_data.arg)
+
+
+@router.message(StateFilter(Drip.delay), *TYPED, flags=ADMIN)
+async def delay_typed(message: Message, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    if sequence is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    try:
+        minutes = build.parse_delay(message.text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await _delay_chosen(message, ctx, sequence, minutes)
+
+
+async def _save_step(message: Message, ctx: Ctx, sequence: Sequence) -> None:
+    data = await ctx.state.get_data()
+    try:
+        step = await build.add_step(
+            ctx.session, sequence, int(data.get("delay", 0)), dict(data.get("texts") or {})
+        )
+    except DomainError as e:
+        await end_dialog(ctx.state)
+        await message.answer(views.error(e))
+        return
+    await end_dialog(ctx.state)
+    await _answer_screen(message, ctx, sequence, views.step_added(step.position))
+
+
+@router.message(StateFilter(Drip.text, Drip.other), *TYPED, flags=ADMIN)
+async def text_typed(message: Message, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    if sequence is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    default = await ctx.state.get_state() == Drip.text.state
+    language = sequence.default_language if default else (_other(sequence) or sequence.default_language)
+    try:
+        text = build.check_texts({language: message.html_text})[language]
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    data = await ctx.state.get_data()
+    texts = {**(data.get("texts") or {}), language: text}
+    other = _other(sequence)
+    if default and other is not None:
+        await next_step(ctx.state, Drip.other, texts=texts)
+        prompt, markup = views.other_prompt(sequence, other)
+        await message.answer(prompt, reply_markup=markup)
+        return
+    await ctx.state.update_data(texts=texts)
+    await _save_step(message, ctx, sequence)
+
+
+@router.callback_query(_cb(SequenceAction.skip), flags=ADMIN)
+async def skip_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    if sequence is None or sequence.id != callback_data.id or await ctx.state.get_state() != Drip.other.state:
+        await query.answer(views.dialog_over(), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _save_step(query.message, ctx, sequence)
+
+
+@router.callback_query(_cb(SequenceAction.interest), flags=ADMIN)
+async def interest_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    try:
+        step = await build.step_of(ctx.session, sequence, callback_data.arg)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    step.interested = not step.interested
+    await ctx.session.flush()
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer(views.interest_toggled())
+
+
+# --- the trigger ---
+
+
+@router.callback_query(_cb(SequenceAction.trigger), flags=ADMIN)
+async def trigger_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    if sequence.active:
+        await query.answer(views.error(DomainError("sequence_active")), show_alert=True)
+        return
+    if callback_data.arg == 0:
+        await edit_or_send(query, *views.trigger_keyboard(sequence))
+        await query.answer()
+        return
+    if not 1 <= callback_data.arg <= len(views.TRIGGERS):
+        await query.answer(views.error(DomainError("not_found")), show_alert=True)
+        return
+    trigger = views.TRIGGERS[callback_data.arg - 1]
+    if trigger == Trigger.tag:
+        await begin_dialog(ctx.state, Drip.tag, **{KEY: sequence.id})
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(views.tag_prompt())
+        return
+    if trigger == Trigger.stage:
+        await edit_or_send(query, *views.stage_keyboard(sequence, ctx.settings.deal_stages))
+        await query.answer()
+        return
+    if trigger == Trigger.segment:
+        listed = await saved.listing(ctx.session, ctx.user, 0)
+        await edit_or_send(query, *views.segment_keyboard(sequence, listed.items))
+        await query.answer()
+        return
+    await build.set_trigger(ctx.session, ctx.user, sequence, trigger)
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer()
+
+
+@router.message(StateFilter(Drip.tag), *TYPED, flags=ADMIN)
+async def tag_typed(message: Message, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    if sequence is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    try:
+        await build.set_trigger(ctx.session, ctx.user, sequence, Trigger.tag, arg=message.text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await end_dialog(ctx.state)
+    await _answer_screen(message, ctx, sequence)
+
+
+@router.callback_query(_cb(SequenceAction.stage), flags=ADMIN)
+async def stage_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    stages = ctx.settings.deal_stages
+    stage = stages[callback_data.arg - 1] if 1 <= callback_data.arg <= len(stages) else None
+    try:
+        await build.set_trigger(ctx.session, ctx.user, sequence, Trigger.stage, arg=stage, stages=stages)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer()
+
+
+@router.callback_query(_cb(SequenceAction.segment), flags=ADMIN)
+async def segment_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    try:
+        await build.set_trigger(
+            ctx.session, ctx.user, sequence, Trigger.segment, segment_id=callback_data.arg
+        )
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer()
+
+
+# --- activate / deactivate ---
+
+
+@router.callback_query(_cb(SequenceAction.on), flags=ADMIN)
+async def on_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    try:
+        await build.activate(ctx.session, sequence, ctx.now(), await _basis(ctx))
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer(views.activated(), show_alert=True)
+
+
+@router.callback_query(_cb(SequenceAction.off), flags=ADMIN)
+async def off_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    try:
+        stopped = await build.deactivate(ctx.session, sequence, ctx.now())
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    await query.answer(views.deactivated(stopped), show_alert=True)
+
+
+# --- the client card: the client's drips ---
+
+
+async def _panel(query: CallbackQuery, ctx: Ctx, client_id: int, note: str | None = None) -> None:
+    try:
+        client, current, available = await build.client_panel(ctx.session, ctx.user, client_id)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    text = views.panel_text(client, current, ctx.tz, ctx.locale)
+    await edit_or_send(query, text, views.panel_keyboard(client, current, available))
+    await query.answer(note)
+
+
+@router.callback_query(ClientCb.filter(F.action == CardAction.drips), flags=STAFF)
+async def panel_pressed(query: CallbackQuery, callback_data: ClientCb, ctx: Ctx) -> None:
+    await _panel(query, ctx, callback_data.client_id)
+
+
+@router.callback_query(_cb(SequenceAction.enrol), flags=STAFF)
+async def enrol_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    try:
+        enrolment = await build.enrol_by_hand(
+            ctx.session, ctx.user, callback_data.arg, callback_data.id, ctx.now()
+        )
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    sequence = await ctx.session.get(Sequence, enrolment.sequence_id)
+    await _panel(query, ctx, enrolment.client_id, views.enrolled(sequence.name if sequence else "?"))
+
+
+@router.callback_query(_cb(SequenceAction.stop), flags=STAFF)
+async def stop_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    try:
+        enrolment = await build.stop_by_hand(ctx.session, ctx.user, callback_data.id, ctx.now())
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    sequence = await ctx.session.get(Sequence, enrolment.sequence_id)
+    await _panel(query, ctx, enrolment.client_id, views.stopped(sequence.name if sequence else "?"))
+
+
+# --- a recipient's "I'm interested" ---
+
+
+@router.callback_query(_cb(SequenceAction.interested), flags=ANY)
+async def interested_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    try:
+        new = await sending.click(ctx.session, callback_data.id, ctx.user.id, ctx.now())
+    except DomainError:
+        await query.answer(campaign_views.interest_unknown(), show_alert=True)
+        return
+    await query.answer(
+        campaign_views.interest_thanks() if new else campaign_views.interest_again(), show_alert=True
+    )
