@@ -118,14 +118,6 @@ async def audience_chosen(query: CallbackQuery, callback_data: CampaignCb, ctx: 
     await query.answer()
 
 
-def _media(message: Message) -> tuple[str, str] | None:
-    if message.photo:
-        return "photo", message.photo[-1].file_id
-    if message.document:
-        return "document", message.document.file_id
-    return None
-
-
 @router.message(StateFilter(Broadcast.text), F.photo | F.document, flags=ADMIN)
 @router.message(StateFilter(Broadcast.text, Broadcast.other), *TYPED, flags=ADMIN)
 async def text_typed(message: Message, ctx: Ctx) -> None:
@@ -138,7 +130,7 @@ async def text_typed(message: Message, ctx: Ctx) -> None:
     language = campaign.default_language if default else _other(campaign)
     try:
         if default:
-            kind, file_id = _media(message) or (None, None)
+            kind, file_id = views.media_of(message) or (None, None)
             core.set_media(campaign, kind, file_id)
         core.set_text(campaign, language or campaign.default_language, message.html_text)
     except DomainError as e:
@@ -176,13 +168,8 @@ async def skip_pressed(query: CallbackQuery, callback_data: CampaignCb, ctx: Ctx
 
 async def _show(message: Message, ctx: Ctx, campaign: Campaign, text: str) -> None:
     """The message as a recipient gets it (with its photo or document), under `message`."""
-    markup = views.recipient_markup(campaign, 0)
-    if campaign.media_kind == "photo" and campaign.media_file_id:
-        await message.answer_photo(campaign.media_file_id, caption=text, reply_markup=markup)
-    elif campaign.media_kind == "document" and campaign.media_file_id:
-        await message.answer_document(campaign.media_file_id, caption=text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
+    media = (campaign.media_kind, campaign.media_file_id)
+    await views.show(message, media, text, views.recipient_markup(campaign, 0))
 
 
 async def _choices(ctx: Ctx, campaign: Campaign) -> tuple[str, InlineKeyboardMarkup]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -229,9 +229,36 @@ def typed_not_text() -> str:
 # --- what a recipient gets ---
 
 
+def media_of(message: Message) -> tuple[str, str] | None:
+    """The photo (its largest size) or the document a composed message came with, as (kind, file_id)."""
+    if message.photo:
+        return "photo", message.photo[-1].file_id
+    if message.document:
+        return "document", message.document.file_id
+    return None
+
+
+async def show(
+    message: Message, media: tuple[str | None, str | None], text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """A composed message as a recipient gets it (with its photo or document), under `message`."""
+    kind, file_id = media
+    if kind == "photo" and file_id:
+        await message.answer_photo(file_id, caption=text, reply_markup=markup)
+    elif kind == "document" and file_id:
+        await message.answer_document(file_id, caption=text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+def link_rows(buttons: Sequence[Sequence[str]] | None) -> list[list[InlineKeyboardButton]]:
+    """A message's URL buttons ([label, url] pairs), each on a row of its own."""
+    return [[InlineKeyboardButton(text=label, url=url)] for label, url in buttons or []]
+
+
 def recipient_markup(campaign: Campaign, client_id: int) -> InlineKeyboardMarkup:
     """Its link buttons, "I'm interested" when chosen, and Unsubscribe, each on a row of its own."""
-    rows = [[InlineKeyboardButton(text=label, url=url)] for label, url in campaign.buttons or []]
+    rows = link_rows(campaign.buttons)
     if campaign.interested:
         rows.append([_button(_("🙋 I'm interested"), CampaignAction.interested, campaign.id)])
     return with_unsubscribe(InlineKeyboardMarkup(inline_keyboard=rows) if rows else None, client_id)

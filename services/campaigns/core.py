@@ -32,7 +32,7 @@ from models.sequences import SequenceDelivery, StepStatus
 from models.users import User
 from services.access import sees_everything
 from services.campaigns import links
-from services.campaigns.texts import MAX_BUTTONS, Values, check, parse_button
+from services.campaigns.texts import Values, check, check_media, with_button
 from services.errors import DomainError, NotFound
 from services.loyalty.settings import program
 from services.queue import enqueue
@@ -191,15 +191,11 @@ def set_text(campaign: Campaign, language: str, text: str) -> None:
 
 def set_media(campaign: Campaign, kind: str | None, file_id: str | None) -> None:
     """The photo or document the default language's message came with (None: text only)."""
-    if kind not in (None, "photo", "document") or (kind is None) != (file_id is None):
-        raise DomainError("campaign_media_invalid")
-    campaign.media_kind, campaign.media_file_id = kind, file_id
+    campaign.media_kind, campaign.media_file_id = check_media(kind, file_id)
 
 
 def add_button(campaign: Campaign, text: str | None) -> None:
-    if len(campaign.buttons or []) >= MAX_BUTTONS:
-        raise DomainError("campaign_buttons_many", limit=MAX_BUTTONS)
-    campaign.buttons = [*(campaign.buttons or []), list(parse_button(text))]
+    campaign.buttons = with_button(campaign.buttons, text)
 
 
 def schedule(campaign: Campaign, when: datetime | None, tz: str) -> None:

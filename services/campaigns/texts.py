@@ -104,6 +104,24 @@ def parse_button(text: str | None) -> tuple[str, str]:
     return label, url
 
 
+MEDIA_KINDS = ("photo", "document")
+
+
+def check_media(kind: str | None, file_id: str | None) -> tuple[str | None, str | None]:
+    """The photo or document a message comes with, as (kind, Telegram's file_id); (None, None): text
+    only."""
+    if (kind is not None and kind not in MEDIA_KINDS) or (kind is None) != (file_id is None):
+        raise DomainError("campaign_media_invalid")
+    return kind, file_id
+
+
+def with_button(buttons: list[list[str]] | None, text: str | None) -> list[list[str]]:
+    """The URL buttons with one more typed as "Label https://example.com" (at most MAX_BUTTONS)."""
+    if len(buttons or []) >= MAX_BUTTONS:
+        raise DomainError("campaign_buttons_many", limit=MAX_BUTTONS)
+    return [*(buttons or []), list(parse_button(text))]
+
+
 def render(text: str, values: Values) -> str:
     """The text for one recipient: each placeholder replaced by its value, escaped."""
     data = values.as_dict()
