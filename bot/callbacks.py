@@ -443,6 +443,14 @@ class SequenceAction(StrEnum):
     enrol = "e"  # enrol the client (id = the sequence, arg = the client)
     stop = "p"  # stop an enrolment (id = the enrolment)
     interested = "y"  # a recipient pressed "I'm interested" (id = the delivery)
+    edit = "v"  # a step's screen (id = the sequence, arg = the step)
+    link = "u"  # add a link button to a step: type it (id = the sequence, arg = the step)
+    unlink = "w"  # remove a step's link buttons (id = the sequence, arg = the step)
+    retext = "r"  # replace a step's text in the default language (id = the sequence, arg = the step)
+    retext_other = "q"  # and in the other language (id = the sequence, arg = the step)
+    delete = "z"  # delete a step: asks first (id = the sequence, arg = the step)
+    sure = "c"  # yes, delete it (id = the sequence, arg = the step)
+    rename = "b"  # rename the sequence: type the name (id)
 
 
 class SequenceCb(CallbackData, prefix="sq"):

@@ -1,11 +1,14 @@
 """Drip sequences (admins): /sequences — the list, a new sequence (its name typed), a step (the delay
-from buttons or typed, then the text in the default language and optionally the other one, the
-placeholders checked as for broadcasts), the trigger, Activate / Deactivate, the per-step figures. On
-the client card (staff): the client's drips with Stop, and Enrol by hand. A recipient's "I'm
-interested" press is recorded once.
+from buttons or typed, then the text in the default language, or a photo or a document with it as the
+caption, and optionally the other one, the placeholders and limits checked as for broadcasts), a
+step's screen (link buttons as in broadcasts, its texts replaced, the step deleted after a
+confirmation), Rename, the trigger, Activate / Deactivate, the per-step figures. On the client card
+(staff): the client's drips with Stop, and Enrol by hand. A recipient's "I'm interested" press is
+recorded once.
 
-The dialog data holds the sequence's id under "sequence", the chosen delay under "delay" and the
-texts typed so far under "texts"."""
+The dialog data holds the sequence's id under "sequence", the chosen delay under "delay", the
+texts typed so far under "texts", the step's photo or document, [kind, file_id], under "media"; when
+editing a step, its id under "step_id" (and the language of the text replaced under "language")."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from bot.edit import edit_or_send
 from bot.views import campaigns as campaign_views
 from bot.views import sequences as views
 from models.segments import SavedSegment
-from models.sequences import Sequence, Trigger
+from models.sequences import Sequence, SequenceStep, Trigger
 from services.errors import DomainError
 from services.segments import query as segment_query
 from services.segments import saved
@@ -44,6 +47,9 @@ class Drip(StatesGroup):
     text = State()  # the step's text in the default language
     other = State()  # in the other language (or Skip)
     tag = State()  # the trigger's tag
+    link = State()  # a link button for a step ("step_id": its id)
+    retext = State()  # a step's new text ("step_id", "language")
+    rename = State()  # the sequence's new name
 
 
 def _cb(action: SequenceAction) -> Any:
@@ -130,7 +136,17 @@ async def name_typed(message: Message, ctx: Ctx) -> None:
     await _answer_screen(message, ctx, sequence)
 
 
-@router.message(StateFilter(Drip.name, Drip.delay, Drip.text, Drip.other, Drip.tag), ~F.text, flags=ADMIN)
+@router.message(StateFilter(Drip.text), F.photo | F.document, flags=ADMIN)
+async def media_sent(message: Message, ctx: Ctx) -> None:
+    """A photo or a document with the step's text as its caption (or none), as in broadcasts."""
+    await text_typed(message, ctx)
+
+
+@router.message(
+    StateFilter(Drip.name, Drip.delay, Drip.text, Drip.other, Drip.tag, Drip.link, Drip.retext, Drip.rename),
+    ~F.text,
+    flags=ADMIN,
+)
 async def not_text(message: Message) -> None:
     await message.answer(views.typed_not_text())
 
@@ -206,8 +222,9 @@ async def delay_typed(message: Message, ctx: Ctx) -> None:
 async def _save_step(message: Message, ctx: Ctx, sequence: Sequence) -> None:
     data = await ctx.state.get_data()
     try:
+        kind, file_id = data.get("media") or (None, None)
         step = await build.add_step(
-            ctx.session, sequence, int(data.get("delay", 0)), dict(data.get("texts") or {})
+            ctx.session, sequence, int(data.get("delay", 0)), dict(data.get("texts") or {}), (kind, file_id)
         )
     except DomainError as e:
         await end_dialog(ctx.state)
@@ -226,20 +243,21 @@ async def text_typed(message: Message, ctx: Ctx) -> None:
         return
     default = await ctx.state.get_state() == Drip.text.state
     language = sequence.default_language if default else (_other(sequence) or sequence.default_language)
+    data = await ctx.state.get_data()
+    media = campaign_views.media_of(message) if default else data.get("media")
     try:
-        text = build.check_texts({language: message.html_text})[language]
+        text = build.check_texts({language: message.html_text}, media=media is not None)[language]
     except DomainError as e:
         await message.answer(views.error(e))
         return
-    data = await ctx.state.get_data()
     texts = {**(data.get("texts") or {}), language: text}
     other = _other(sequence)
     if default and other is not None:
-        await next_step(ctx.state, Drip.other, texts=texts)
+        await next_step(ctx.state, Drip.other, texts=texts, media=list(media) if media else None)
         prompt, markup = views.other_prompt(sequence, other)
         await message.answer(prompt, reply_markup=markup)
         return
-    await ctx.state.update_data(texts=texts)
+    await ctx.state.update_data(texts=texts, media=list(media) if media else None)
     await _save_step(message, ctx, sequence)
 
 
@@ -268,6 +286,176 @@ async def interest_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx:
     await ctx.session.flush()
     await edit_or_send(query, *await _screen(ctx, sequence))
     await query.answer(views.interest_toggled())
+
+
+# --- editing: a step's screen, its links and texts, deleting it; the sequence's name ---
+
+
+async def _pressed_step(
+    query: CallbackQuery, cb: SequenceCb, ctx: Ctx
+) -> tuple[Sequence, SequenceStep] | None:
+    """The sequence and the step a button is about; else the press is answered and None (a step
+    deleted meanwhile, or a forged button)."""
+    sequence = await _pressed(query, cb, ctx)
+    if sequence is None:
+        return None
+    try:
+        return sequence, await build.step_of(ctx.session, sequence, cb.arg)
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return None
+
+
+async def _dialog_step(message: Message, ctx: Ctx) -> tuple[Sequence, SequenceStep] | None:
+    """The sequence and the step of the dialog in progress; else the dialog ends, said so, and None."""
+    sequence = await _dialog_sequence(ctx)
+    step_id = (await ctx.state.get_data()).get("step_id")
+    try:
+        if sequence is not None and isinstance(step_id, int):
+            return sequence, await build.step_of(ctx.session, sequence, step_id)
+    except DomainError:
+        pass
+    await end_dialog(ctx.state)
+    await message.answer(views.dialog_over())
+    return None
+
+
+async def _answer_step(message: Message, sequence: Sequence, step: SequenceStep, note: str) -> None:
+    await message.answer(
+        f"{note}\n\n{views.step_text(sequence, step)}", reply_markup=views.step_keyboard(sequence, step)
+    )
+
+
+@router.callback_query(_cb(SequenceAction.edit), flags=ADMIN)
+async def edit_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    await end_dialog(ctx.state)
+    await edit_or_send(query, views.step_text(*found), views.step_keyboard(*found))
+    await query.answer()
+
+
+@router.callback_query(_cb(SequenceAction.link), flags=ADMIN)
+async def link_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    sequence, step = found
+    await begin_dialog(ctx.state, Drip.link, **{KEY: sequence.id, "step_id": step.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(campaign_views.link_prompt())
+
+
+@router.message(StateFilter(Drip.link), *TYPED, flags=ADMIN)
+async def link_typed(message: Message, ctx: Ctx) -> None:
+    found = await _dialog_step(message, ctx)
+    if found is None:
+        return
+    try:
+        build.add_link(found[1], message.text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await ctx.session.flush()
+    await end_dialog(ctx.state)
+    await _answer_step(message, *found, views.saved())
+
+
+@router.callback_query(_cb(SequenceAction.unlink), flags=ADMIN)
+async def unlink_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    build.clear_links(found[1])
+    await ctx.session.flush()
+    await edit_or_send(query, views.step_text(*found), views.step_keyboard(*found))
+    await query.answer(views.saved())
+
+
+@router.callback_query(_cb(SequenceAction.retext), flags=ADMIN)
+@router.callback_query(_cb(SequenceAction.retext_other), flags=ADMIN)
+async def retext_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    sequence, step = found
+    language = sequence.default_language
+    if callback_data.action == SequenceAction.retext_other:
+        language = _other(sequence) or language
+    await begin_dialog(ctx.state, Drip.retext, **{KEY: sequence.id, "step_id": step.id, "language": language})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.retext_prompt(language, step.media_kind is not None))
+
+
+@router.message(StateFilter(Drip.retext), *TYPED, flags=ADMIN)
+async def retext_typed(message: Message, ctx: Ctx) -> None:
+    found = await _dialog_step(message, ctx)
+    if found is None:
+        return
+    language = (await ctx.state.get_data()).get("language")
+    try:
+        build.set_step_text(found[1], str(language), message.html_text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await ctx.session.flush()
+    await end_dialog(ctx.state)
+    await _answer_step(message, *found, views.saved())
+
+
+@router.callback_query(_cb(SequenceAction.delete), flags=ADMIN)
+async def delete_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    await end_dialog(ctx.state)
+    await edit_or_send(query, *views.delete_confirm(*found))
+    await query.answer()
+
+
+@router.callback_query(_cb(SequenceAction.sure), flags=ADMIN)
+async def sure_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    try:
+        position = await build.delete_step(ctx.session, sequence, callback_data.arg, ctx.now())
+    except DomainError as e:  # deleted already (pressed twice), a forged button, being sent now
+        await query.answer(views.error(e), show_alert=True)
+        return
+    text, markup = await _screen(ctx, sequence)
+    await edit_or_send(query, f"{views.step_deleted(position)}\n\n{text}", markup)
+    await query.answer()
+
+
+@router.callback_query(_cb(SequenceAction.rename), flags=ADMIN)
+async def rename_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    sequence = await _pressed(query, callback_data, ctx)
+    if sequence is None:
+        return
+    await begin_dialog(ctx.state, Drip.rename, **{KEY: sequence.id})
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(views.rename_prompt())
+
+
+@router.message(StateFilter(Drip.rename), *TYPED, flags=ADMIN)
+async def rename_typed(message: Message, ctx: Ctx) -> None:
+    sequence = await _dialog_sequence(ctx)
+    if sequence is None:
+        await end_dialog(ctx.state)
+        await message.answer(views.dialog_over())
+        return
+    try:
+        await build.rename(ctx.session, sequence, message.text)
+    except DomainError as e:
+        await message.answer(views.error(e))
+        return
+    await end_dialog(ctx.state)
+    await _answer_screen(message, ctx, sequence, views.saved())
 
 
 # --- the trigger ---

@@ -88,13 +88,18 @@ class SequenceStep(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sequence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sequences.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ...
+    # 1, 2, ...; a deleted step keeps its row (its deliveries count) at -id, out of the chain.
+    position: Mapped[int] = mapped_column(Integer)
     delay_minutes: Mapped[int] = mapped_column(
         Integer
     )  # after the previous step (the first: after enrolment)
     # {"ru": "...", "en": "..."}: the text typed per language, placeholders unformatted.
     texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     interested: Mapped[bool] = mapped_column(Boolean, default=False)  # the tracked "I'm interested" button
+    # The photo or document the step comes with (its texts are then captions), as for broadcasts.
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # "photo" | "document"
+    media_file_id: Mapped[str | None] = mapped_column(String(200))
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)  # URL buttons: [[label, url], ...]
 
 
 class Enrolment(Base):

@@ -3,8 +3,9 @@
 The job checks, at that moment, the enrolment (still active), the client (linked, reachable, marketing
 consent), quiet hours in the recipient's time zone (the step waits for 10:00 there) and the weekly
 limit of marketing messages shared with broadcasts (the step waits CAP_RETRY, counted), then claims the
-step's delivery row ("sending", committed before the send), sends it through deps.sender's broadcast
-lane with the tracked button when chosen and the one-tap Unsubscribe, and commits the result with the
+step's delivery row ("sending", committed before the send), sends it (with its photo or document, as a
+broadcast is) through deps.sender's broadcast lane with its link buttons, the tracked button when
+chosen and the one-tap Unsubscribe, and commits the result with the
 next step's job. A crash between the claim and the result leaves the row "sending": the next run (or
 the planner's safety net) makes it "unknown" and never sends it again.
 
@@ -49,10 +50,10 @@ async def send_step(ctx: JobContext) -> str:
         return prepared.outcome[:32]
     with deps.i18n.context(), deps.i18n.use_locale(out.language):
         text = render(out.text, out.values)
-        markup = views.recipient_markup(out.delivery_id, out.client_id, out.interested)
+        markup = views.recipient_markup(out.delivery_id, out.client_id, out.interested, out.buttons)
     status, message_id, error = StepStatus.failed, None, None
     try:
-        posted = await deps.sender.post(out.chat_id, text, markup, broadcast=True)
+        posted = await deps.sender.post(out.chat_id, text, markup, media=out.media, broadcast=True)
     except PermanentError as e:
         error = str(e)
     except Exception as e:  # network, 5xx, 429s that didn't end: failed, not retried (it may have arrived)

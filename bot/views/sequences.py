@@ -1,8 +1,10 @@
 """Drip sequences: /sequences (the list, a sequence with its steps and per-step figures, the builder's
-prompts and buttons), the message a recipient gets (the tracked button and Unsubscribe), and the
-client's drip panel opened from the card (current enrolments with their next step, Stop, Enrol).
+prompts and buttons, a step's screen with its links, texts and Delete), the message a recipient gets
+(its link buttons, the tracked button and Unsubscribe, as a broadcast's), and the client's drip panel
+opened from the card (current enrolments with their next step, Stop, Enrol).
 
-What people typed (names, tags) is escaped; the step texts are the composer's Telegram HTML."""
+What people typed (names, tags, link labels) is escaped; the step texts are the composer's Telegram
+HTML, shown escaped on the builder's screens."""
 
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from bot.views.deals import stage_name
 from models.clients import Client
 from models.segments import SavedSegment
 from models.sequences import Sequence, SequenceStep, Trigger
+from services.campaigns.texts import MAX_BUTTONS
 from services.errors import DomainError
 from services.sequences.build import CardEnrolment, StepFigures
+from services.users import SUPPORTED_LANGUAGES
 
 TRIGGERS = (Trigger.manual, Trigger.linked, Trigger.tag, Trigger.stage, Trigger.segment)
 DELAYS = (0, 30, 6 * 60, 24 * 60, 2 * 24 * 60, 7 * 24 * 60)  # the delay buttons, minutes
@@ -58,6 +62,7 @@ def error(e: DomainError) -> str:
         "sequence_enrolled_already": _("This client is already in this sequence."),
         "sequence_stopped_already": _("This sequence has already stopped for this client."),
         "deal_bad_stage": _("There is no such stage."),
+        "sequence_step_sending": _("This step is being sent right now. Try again in a minute."),
     }
     return texts.get(e.code) or campaign_views.error(e)
 
@@ -155,7 +160,9 @@ def sequence_text(
             + (" · 🙋" if s.interested else "")
         )
         preview = (s.texts.get(sequence.default_language) or next(iter(s.texts.values()), ""))[:80]
-        lines.append(f"   <i>{h(preview)}</i>")
+        media = {"photo": "🖼 ", "document": "📎 "}.get(s.media_kind or "", "")
+        links = " · " + _("🔗 {n} links").format(n=len(s.buttons)) if s.buttons else ""
+        lines.append(f"   {media}<i>{h(preview)}</i>{links}")
         line = _("   ✉️ Sent: {sent} · 🙋 Clicked: {clicked} · ⏹ Stopped after it: {stopped}").format(
             sent=f.sent, clicked=f.clicked, stopped=f.stopped_after
         )
@@ -175,7 +182,11 @@ def sequence_keyboard(sequence: Sequence, steps: Seq[SequenceStep]) -> InlineKey
         label = (
             _("🙋 Step {n}: remove the button") if s.interested else _('🙋 Step {n}: add "I\'m interested"')
         )
-        kb.row(_button(label.format(n=s.position), SequenceAction.interest, sequence.id, s.id))
+        kb.row(
+            _button(label.format(n=s.position), SequenceAction.interest, sequence.id, s.id),
+            _button(_("✏️ Step {n}").format(n=s.position), SequenceAction.edit, sequence.id, s.id),
+        )
+    kb.row(_button(_("✏️ Rename"), SequenceAction.rename, sequence.id))
     if sequence.active:
         kb.row(_button(_("⏸ Deactivate"), SequenceAction.off, sequence.id))
     else:
@@ -201,7 +212,10 @@ def delay_prompt(sequence: Sequence, first: bool) -> tuple[str, InlineKeyboardMa
 
 
 def text_prompt(language: str, minutes: int) -> str:
-    return _("Delay: {delay}.\n\nType the message in {language}. {hint}").format(
+    return _(
+        "Delay: {delay}.\n\nType the message in {language}, or send a photo or a document with it as "
+        "the caption. {hint}"
+    ).format(
         delay=delay_text(minutes),
         language=LANGUAGE_NAMES.get(language, language),
         hint=campaign_views.placeholders_hint(),
@@ -219,6 +233,94 @@ def other_prompt(sequence: Sequence, language: str) -> tuple[str, InlineKeyboard
     kb = InlineKeyboardBuilder()
     kb.row(_button(_("Skip"), SequenceAction.skip, sequence.id))
     return text, kb.as_markup()
+
+
+def step_text(sequence: Sequence, step: SequenceStep) -> str:
+    """A step's screen: its delay, its photo or document, its texts (as typed) and link buttons."""
+    after = _("first, {delay} after enrolment") if step.position == 1 else _("{delay} after the previous one")
+    lines = [
+        _("📨 {name} · <b>step {n}</b>").format(name=h(sequence.name), n=step.position),
+        after.format(delay=delay_text(step.delay_minutes)),
+    ]
+    if step.media_kind == "photo":
+        lines.append(_("🖼 With a photo; the texts are its caption."))
+    elif step.media_kind == "document":
+        lines.append(_("📎 With a document; the texts are its caption."))
+    for code in SUPPORTED_LANGUAGES:
+        text = (step.texts or {}).get(code)
+        shown = (
+            h(text)
+            if text
+            else _("— (the {default} one is sent)").format(
+                default=LANGUAGE_NAMES.get(sequence.default_language, sequence.default_language)
+            )
+        )
+        lines += ["", f"{LANGUAGE_NAMES.get(code, code)}:", shown]
+    if step.buttons:
+        lines.append("")
+        lines += [f"🔗 {h(label)} → {h(url)}" for label, url in step.buttons]
+    return "\n".join(lines)
+
+
+def step_keyboard(sequence: Sequence, step: SequenceStep) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    links = []
+    if len(step.buttons or []) < MAX_BUTTONS:
+        links.append(_button(_("🔗 Add a link button"), SequenceAction.link, sequence.id, step.id))
+    if step.buttons:
+        links.append(_button(_("🗑 Remove the links"), SequenceAction.unlink, sequence.id, step.id))
+    kb.row(*links)
+    other = next((code for code in SUPPORTED_LANGUAGES if code != sequence.default_language), None)
+    for code, action in (
+        (sequence.default_language, SequenceAction.retext),
+        (other, SequenceAction.retext_other),
+    ):
+        if code is not None:
+            label = _("✏️ Text in {language}").format(language=LANGUAGE_NAMES.get(code, code))
+            kb.row(_button(label, action, sequence.id, step.id))
+    kb.row(
+        _button(_("🗑 Delete step {n}").format(n=step.position), SequenceAction.delete, sequence.id, step.id)
+    )
+    kb.row(_button(_("« Back"), SequenceAction.open, sequence.id))
+    return kb.as_markup()
+
+
+def delete_confirm(sequence: Sequence, step: SequenceStep) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "Delete step {n}? The steps after it move up. Clients in the sequence now who haven't got it "
+        "get the next step instead, no step twice."
+    ).format(n=step.position)
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        _button(
+            _("🗑 Yes, delete step {n}").format(n=step.position), SequenceAction.sure, sequence.id, step.id
+        )
+    )
+    kb.row(_button(_("« Back"), SequenceAction.edit, sequence.id, step.id))
+    return text, kb.as_markup()
+
+
+def step_deleted(position: int) -> str:
+    return _("🗑 Step {n} deleted.").format(n=position)
+
+
+def retext_prompt(language: str, caption: bool) -> str:
+    text = (
+        _("Type the new caption in {language}. {hint}")
+        if caption
+        else _("Type the new text in {language}. {hint}")
+    )
+    return text.format(
+        language=LANGUAGE_NAMES.get(language, language), hint=campaign_views.placeholders_hint()
+    )
+
+
+def rename_prompt() -> str:
+    return _("Type the new name of the sequence (at most 60 characters).")
+
+
+def saved() -> str:
+    return _("✅ Saved.")
 
 
 def step_added(position: int) -> str:
@@ -284,8 +386,11 @@ def interest_toggled() -> str:
 # --- the recipient's message ---
 
 
-def recipient_markup(delivery_id: int, client_id: int, interested: bool) -> InlineKeyboardMarkup:
-    rows = []
+def recipient_markup(
+    delivery_id: int, client_id: int, interested: bool, buttons: Seq[Seq[str]] = ()
+) -> InlineKeyboardMarkup:
+    """The step's link buttons, "I'm interested" when chosen, and Unsubscribe, as a broadcast's."""
+    rows = campaign_views.link_rows(buttons)
     if interested:
         rows.append([_button(_("🙋 I'm interested"), SequenceAction.interested, delivery_id)])
     return with_unsubscribe(InlineKeyboardMarkup(inline_keyboard=rows) if rows else None, client_id)

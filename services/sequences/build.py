@@ -1,12 +1,15 @@
-"""Building a sequence (admins): its name, its steps (a delay after the previous one and a text per
-language, placeholders checked as for broadcasts), its trigger, activation and deactivation; the list
-of sequences, a sequence's per-step figures, and a client's enrolments for the card."""
+"""Building a sequence (admins): its name (and renaming it), its steps (a delay after the previous one
+and a text per language, placeholders checked as for broadcasts; optionally a photo or a document, the
+texts then captions, and URL buttons, with the broadcasts' checks and limits), editing a step's texts
+and links, deleting a step (the enrolments under way neither skip nor repeat one), its trigger,
+activation and deactivation; the list of sequences, a sequence's per-step figures, and a client's
+enrolments for the card."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +29,7 @@ from models.sequences import (
 )
 from models.users import User
 from services.access import sees_everything, visible_client
-from services.campaigns.texts import check
+from services.campaigns.texts import check, check_media, with_button
 from services.clients.fields import clean_tags
 from services.errors import DomainError, NotFound
 from services.segments import query, saved
@@ -36,6 +39,7 @@ from services.users import SUPPORTED_LANGUAGES
 NAME_LIMIT = 60
 MAX_STEPS = 10
 MAX_DELAY_MINUTES = 90 * 24 * 60  # 90 days
+_SHIFT = 1_000_000  # renumbering steps goes through positions above any real one
 _UNITS = {"d": 1440, "д": 1440, "h": 60, "ч": 60, "m": 1, "м": 1, "min": 1, "мин": 1}
 _DELAY = re.compile(r"(\d{1,5})\s*(min|мин|d|д|h|ч|m|м)", re.IGNORECASE)
 
@@ -103,24 +107,36 @@ async def listing(session: AsyncSession, viewer: User) -> list[Sequence]:
 
 
 async def steps_of(session: AsyncSession, sequence_id: int) -> list[SequenceStep]:
-    q = select(SequenceStep).where(SequenceStep.sequence_id == sequence_id).order_by(SequenceStep.position)
+    """The sequence's steps in their order (a deleted step, kept for its deliveries, isn't one)."""
+    q = (
+        select(SequenceStep)
+        .where(SequenceStep.sequence_id == sequence_id, SequenceStep.position > 0)
+        .order_by(SequenceStep.position)
+    )
     return list((await session.scalars(q)).all())
 
 
-def check_texts(texts: dict[str, str]) -> dict[str, str]:
+def check_texts(texts: dict[str, str], *, media: bool = False) -> dict[str, str]:
+    """The texts per language, placeholders checked as for broadcasts; with a photo or a document
+    they are captions (the caption limit), and may be empty (the picture alone)."""
     out = {}
     for language, text in texts.items():
         if language not in SUPPORTED_LANGUAGES:
             raise DomainError("unsupported_language")
-        out[language] = check(text)
+        out[language] = "" if media and not (text or "").strip() else check(text, caption=media)
     return out
 
 
 async def add_step(
-    session: AsyncSession, sequence: Sequence, delay_minutes: int, texts: dict[str, str]
+    session: AsyncSession,
+    sequence: Sequence,
+    delay_minutes: int,
+    texts: dict[str, str],
+    media: tuple[str | None, str | None] = (None, None),
 ) -> SequenceStep:
     if sequence.default_language not in texts:
         raise DomainError("campaign_text_empty")
+    kind, file_id = check_media(*media)
     steps = await steps_of(session, sequence.id)
     if len(steps) >= MAX_STEPS:
         raise DomainError("sequence_steps_full", limit=MAX_STEPS)
@@ -128,8 +144,11 @@ async def add_step(
         sequence_id=sequence.id,
         position=len(steps) + 1,
         delay_minutes=delay_minutes,
-        texts=check_texts(texts),
+        texts=check_texts(texts, media=kind is not None),
         interested=False,
+        media_kind=kind,
+        media_file_id=file_id,
+        buttons=[],
     )
     session.add(step)
     await session.flush()
@@ -138,9 +157,108 @@ async def add_step(
 
 async def step_of(session: AsyncSession, sequence: Sequence, step_id: int) -> SequenceStep:
     step = await session.get(SequenceStep, step_id)
-    if step is None or step.sequence_id != sequence.id:
+    if step is None or step.sequence_id != sequence.id or step.position <= 0:
         raise NotFound()
     return step
+
+
+async def rename(session: AsyncSession, sequence: Sequence, text: str | None) -> Sequence:
+    name = clean_name(text)
+    taken = await session.scalar(
+        select(Sequence.id).where(func.lower(Sequence.name) == name.lower(), Sequence.id != sequence.id)
+    )
+    if taken is not None:
+        raise DomainError("sequence_name_taken")
+    sequence.name = name
+    await session.flush()
+    return sequence
+
+
+def set_step_text(step: SequenceStep, language: str, text: str | None) -> None:
+    """Replace the step's text in one language (a caption when the step has a photo or a document);
+    the next sends use it."""
+    checked = check_texts({language: text or ""}, media=step.media_kind is not None)
+    step.texts = {**(step.texts or {}), **checked}
+
+
+def add_link(step: SequenceStep, text: str | None) -> None:
+    """A URL button typed as "Label https://example.com", as for broadcasts (at most MAX_BUTTONS)."""
+    step.buttons = with_button(step.buttons, text)
+
+
+def clear_links(step: SequenceStep) -> None:
+    step.buttons = []
+
+
+async def delete_step(session: AsyncSession, sequence: Sequence, step_id: int, now: datetime) -> int:
+    """Remove a step (any of them): the later ones move up a place. The row stays, out of the chain
+    (its position becomes -id), so its deliveries still count towards the weekly limit and still guard
+    their UNIQUE(enrolment, step). Whoever was to get it next gets the step after it instead, that
+    step's delay after their last one; whoever is further on keeps their step and its time; nobody
+    skips or repeats a step. Refused while it is being sent. Returns the position it had."""
+    # The enrolments first, locked as a step's job locks its own for the claim: no claim starts now.
+    enrolments = (
+        await session.scalars(
+            select(Enrolment)
+            .where(Enrolment.sequence_id == sequence.id, Enrolment.status == EnrolmentStatus.active)
+            .order_by(Enrolment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    step = await session.get(SequenceStep, step_id, with_for_update=True, populate_existing=True)
+    if step is None or step.sequence_id != sequence.id or step.position <= 0:
+        raise NotFound()
+    busy = await session.scalar(
+        select(SequenceDelivery.id)
+        .where(SequenceDelivery.step_id == step.id, SequenceDelivery.status == StepStatus.sending)
+        .limit(1)
+    )
+    if busy is not None:
+        raise DomainError("sequence_step_sending")
+    position = step.position
+    step.position = -step.id
+    await session.flush()
+    # The later steps up a place, through positions out of the chain's range so that
+    # UNIQUE(sequence, position) holds after each row's update.
+    later = [s for s in await steps_of(session, sequence.id) if s.position > position]
+    for later_step in later:
+        later_step.position += _SHIFT
+    await session.flush()
+    for later_step in later:
+        later_step.position -= _SHIFT + 1
+    await session.flush()
+    for enrolment in enrolments:
+        if enrolment.position > position:
+            enrolment.position -= 1
+        elif enrolment.position == position:
+            await _instead(session, enrolment, position, now)
+    await session.flush()
+    return position
+
+
+async def _instead(session: AsyncSession, enrolment: Enrolment, position: int, now: datetime) -> None:
+    """The enrolment's next step was deleted: the one now at its place is due its own delay after the
+    enrolment's last step (or its start), or the drip is done."""
+    nxt = await session.scalar(
+        select(SequenceStep).where(
+            SequenceStep.sequence_id == enrolment.sequence_id, SequenceStep.position == position
+        )
+    )
+    if nxt is None:
+        enrolment.status, enrolment.ended_at, enrolment.next_at = EnrolmentStatus.done, now, None
+        return
+    last = await session.scalar(
+        select(func.max(SequenceDelivery.at)).where(
+            SequenceDelivery.enrolment_id == enrolment.id,
+            SequenceDelivery.status.in_(
+                (StepStatus.sent, StepStatus.unknown, StepStatus.failed, StepStatus.blocked)
+            ),
+        )
+    )
+    enrolment.next_at = (last or enrolment.started_at) + timedelta(minutes=nxt.delay_minutes)
+    await session.flush()
+    await hooks.schedule(session, enrolment)
 
 
 async def set_trigger(
@@ -334,7 +452,7 @@ async def client_panel(
     steps = (
         select(func.count())
         .select_from(SequenceStep)
-        .where(SequenceStep.sequence_id == Sequence.id)
+        .where(SequenceStep.sequence_id == Sequence.id, SequenceStep.position > 0)
         .scalar_subquery()
     )
     rows = await session.execute(

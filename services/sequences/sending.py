@@ -51,6 +51,8 @@ class Outgoing:
     text: str  # the template in that language
     interested: bool
     values: Values
+    media: tuple[str, str] | None = None  # ("photo" | "document", file_id)
+    buttons: tuple[tuple[str, str], ...] = ()  # the URL buttons: (label, url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +173,20 @@ async def prepare(
         language = client.language if client.language in SUPPORTED_LANGUAGES else sequence.default_language
     text = step.texts.get(language) or step.texts[sequence.default_language]
     values = await campaigns.values_of(session, client)
+    media = (step.media_kind, step.media_file_id) if step.media_kind and step.media_file_id else None
     return Prepared(
         "claimed",
         Outgoing(
-            delivery.id, enrolment.id, client.id, client.telegram_id, language, text, step.interested, values
+            delivery.id,
+            enrolment.id,
+            client.id,
+            client.telegram_id,
+            language,
+            text,
+            step.interested,
+            values,
+            media=media,
+            buttons=tuple((str(label), str(url)) for label, url in step.buttons or []),
         ),
     )
 

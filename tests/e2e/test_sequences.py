@@ -6,7 +6,9 @@ get step 1 then, two days later, step 2, each exactly once and in their language
 customer's reply and by a purchase; a manager enrols and stops one from the card (the next step shown
 in the viewer's time zone); the weekly limit is shared with broadcasts (a capped step waits, counted);
 a send a crash interrupted becomes "unknown" and is never sent again; managers and customers can't
-reach /sequences."""
+reach /sequences. A step may be a photo or a document with its caption (the caption limit checked) and
+carry link buttons as broadcasts do; its texts are replaced, the sequence renamed, and a step deleted
+while customers are in it: each gets the remaining steps once, none skipped or repeated."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.callbacks import CardAction, ClientCb, SequenceAction, SequenceCb
@@ -31,8 +34,9 @@ from models.sequences import (
     Trigger,
 )
 from models.users import Role, User
+from services.errors import DomainError
 from services.loyalty.purchases import record_purchase
-from services.sequences import hooks, sending
+from services.sequences import build, hooks, sending
 from tests.conftest import ADMIN_ID
 from tests.support.people import linked_customer, manager
 
@@ -600,3 +604,208 @@ async def test_quiet_hours_the_interested_button_and_deactivation(app, tg, clock
     clock.advance(hours=2)
     await app.queue.drain()
     assert not got(ivan, "Два")
+
+
+async def test_a_step_with_a_photo_and_its_caption_as_in_broadcasts(app, tg, clock):
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    ivan_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Ivan")
+    await agree(app, ivan_id)
+    async with app.session_factory() as s, s.begin():
+        s.add(CampaignSettings(id=1, weekly_cap=10))  # several drips in a row here
+    listing = (await admin.send("/sequences")).last
+    await admin.press("➕ New sequence", message=listing)
+    screen = (await admin.send("Pictures")).last
+    delay = (await admin.press("➕ Add step", message=screen)).last
+    prompt = (await admin.press("at once", message=delay)).last
+    assert "send a photo or a document" in prompt.text
+    long = (await admin.send_photo(caption="Sale for {first_name} " + "y" * 1000)).last
+    assert "Too long for a caption" in long.text  # the 1024 limit, the longest name counted
+    other = (await admin.send_photo(caption="Скидка для {first_name}")).last
+    assert "Skip" in other.labels
+    assert "Please type text" in (await admin.send_photo(caption="again")).last.text
+    assert "Too long for a caption" in (await admin.send("Sale " + "z" * 1020)).last.text
+    screen = (await admin.send("Sale for {first_name}")).last
+    assert "Step 1 added" in screen.text and "🖼" in screen.text
+    await admin.press("▶️ Activate", message=screen)
+    async with app.session_factory() as s:
+        step = await s.scalar(select(SequenceStep))
+        assert step.media_kind == "photo" and step.media_file_id
+        seq_id = step.sequence_id
+    await enrol(app, seq_id, ivan_id)
+    await app.queue.drain()
+    [to_ivan] = [m for m in ivan.messages if m.photo]
+    assert to_ivan.text == "Скидка для Ivan" and to_ivan.file_id == step.media_file_id
+    assert to_ivan.buttons == [["🔕 Отписаться"]]
+
+    # a document without a caption: the file alone
+    delay = (await admin.press("➕ Add step", message=screen)).last
+    await admin.press("at once", message=delay)
+    other = (await admin.upload("price.pdf", b"%PDF-1.4 price", "application/pdf")).last
+    screen = (await admin.press("Skip", message=other)).last
+    assert "Step 2 added" in screen.text and "📎" in screen.text
+    await enrol(app, seq_id, ivan_id)  # the first run is done: again, both steps
+    await app.queue.drain()
+    assert len([m for m in ivan.messages if m.photo]) == 2
+    [doc] = [m for m in ivan.messages if m.document]
+    assert not doc.text and doc.document["file_name"] == "price.pdf"
+    assert (await enrolment_of(app, ivan_id)).status == EnrolmentStatus.done
+
+
+async def add_step_typed(admin, screen, delay: str, text: str):
+    """One more step through the builder: the delay typed, the other language skipped; the screen."""
+    await admin.press("➕ Add step", message=screen)
+    await admin.send(delay)
+    other = (await admin.send(text)).last
+    return (await admin.press("Skip", message=other)).last
+
+
+async def test_link_buttons_texts_a_name_and_a_step_deleted_while_a_customer_is_in_it(app, tg, clock):
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    ivan_id, ivan = await linked_customer(app, tg, ADMIN_ID, IVAN, "Ivan")
+    await agree(app, ivan_id)
+    async with app.session_factory() as s, s.begin():
+        s.add(CampaignSettings(id=1, weekly_cap=10))
+    await build_one(admin, "Other", "Другая")
+    screen = await build_one(admin, "Edits", "Раз, {first_name}")
+    screen = await add_step_typed(admin, screen, "1h", "Два")
+    screen = await add_step_typed(admin, screen, "1h", "Три")
+
+    # link buttons on step 1, as in broadcasts: validated, at most three
+    step = (await admin.press("✏️ Step 1", message=screen)).last
+    assert "step 1" in step.text and "Раз, {first_name}" in step.text
+    link = step.button("🔗 Add a link button")["callback_data"]
+    await admin.press_data(link, message=step)
+    assert "label, a space and the address" in (await admin.send("no address")).last.text
+    assert "at most 40" in (await admin.send("L" * 41 + " https://shop.example.com")).last.text
+    step = (await admin.send("Our shop https://shop.example.com")).last
+    assert "Saved" in step.text and "🔗 Our shop → https://shop.example.com" in step.text
+    for label in ("Two", "Three"):
+        await admin.press("🔗 Add a link button", message=step)
+        step = (await admin.send(f"{label} https://{label.lower()}.example.com")).last
+    assert "🔗 Add a link button" not in step.labels
+    await admin.press_data(link, message=step)  # an old button: the limit still holds
+    assert "At most 3 link buttons" in (await admin.send("Four https://four.example.com")).last.text
+
+    # the texts replaced, checked as they were typed
+    screen = (await admin.press("« Back", message=step)).last
+    step = (await admin.press("✏️ Step 1", message=screen)).last
+    await admin.press("✏️ Text in 🇬🇧 English", message=step)
+    assert "Please type text" in (await admin.send_sticker()).last.text
+    assert "Unknown placeholder {name}" in (await admin.send("Hi {name}")).last.text
+    step = (await admin.send("One, {first_name}")).last
+    assert "Saved" in step.text and "One, {first_name}" in step.text
+    await admin.press("✏️ Text in 🇷🇺 Русский", message=step)
+    step = (await admin.send("Первый, {first_name}")).last
+    assert "Первый, {first_name}" in step.text and "Раз," not in step.text
+
+    # renamed: checked as a new name is
+    screen = (await admin.press("« Back", message=step)).last
+    await admin.press("✏️ Rename", message=screen)
+    assert "too long: at most 60" in (await admin.send("W" * 61)).last.text
+    assert "already a sequence with this name" in (await admin.send("other")).last.text
+    screen = (await admin.send("Edited")).last
+    assert "Saved" in screen.text and "Edited" in screen.text
+    await admin.press("▶️ Activate", message=screen)
+
+    async with app.session_factory() as s:
+        seq_id = await s.scalar(select(Sequence.id).where(Sequence.name == "Edited"))
+    await enrol(app, seq_id, ivan_id)
+    await app.queue.drain()
+    [first] = [m for m in ivan.messages if "Первый" in (m.text or "")]
+    assert first.text == "Первый, Ivan"
+    assert first.buttons == [["Our shop"], ["Two"], ["Three"], ["🔕 Отписаться"]]
+    assert first.button("Our shop")["url"] == "https://shop.example.com"
+
+    # step 2, Ivan's next one, deleted: he gets step 3 (now 2) an hour after step 1, once
+    screen = (await admin.press("🟢 Edited", message=(await admin.send("/sequences")).last)).last
+    step = (await admin.press("✏️ Step 2", message=screen)).last
+    old_link = step.button("🔗 Add a link button")["callback_data"]
+    confirm = (await admin.press("🗑 Delete step 2", message=step)).last
+    sure = confirm.button("🗑 Yes, delete step 2")["callback_data"]
+    done = await admin.press_data(sure, message=confirm)
+    assert "Step 2 deleted" in done.last.text and "Три" in done.last.text and "Два" not in done.last.text
+    again = await admin.press_data(sure, message=confirm)  # pressed twice
+    assert "Not found" in again.callback_answer.text
+    late = await admin.press_data(old_link, message=confirm)
+    assert "Not found" in late.callback_answer.text  # a button of the deleted step
+    clock.advance(minutes=59)
+    await app.queue.drain()
+    assert not got(ivan, "Три")
+    clock.advance(minutes=1)
+    await app.queue.drain()
+    await app.scheduler.plan()
+    await app.queue.drain()
+    assert got(ivan, "Три") == ["Три"] and not got(ivan, "Два")
+    assert (await enrolment_of(app, ivan_id)).status == EnrolmentStatus.done
+
+
+async def test_deleting_steps_before_at_and_after_where_each_customer_is(app, tg, clock):
+    ids = {}
+    people = {}
+    for uid, name in ((IVAN, "Ivan"), (PETR, "Petr"), (MARIA, "Maria")):
+        ids[name], people[name] = await linked_customer(app, tg, ADMIN_ID, uid, name)
+    await agree(app, *ids.values())
+    async with app.session_factory() as s, s.begin():
+        s.add(CampaignSettings(id=1, weekly_cap=20))
+    steps = [(0, {"ru": "Шаг A"}), (60, {"ru": "Шаг B"}), (60, {"ru": "Шаг C"}), (60, {"ru": "Шаг D"})]
+    seq = await make_sequence(app, "Chain", steps)
+    await enrol(app, seq, ids["Petr"])
+    await app.queue.drain()
+    clock.advance(hours=1)
+    await app.queue.drain()
+    assert got(people["Petr"], "Шаг B") == ["Шаг B"]  # Petr's next: C
+    await enrol(app, seq, ids["Ivan"])
+    await app.queue.drain()  # Ivan's next: B
+    async with app.session_factory() as s:
+        by_text = {st.texts["ru"]: st.id for st in (await s.scalars(select(SequenceStep))).all()}
+
+    async def delete(step: str) -> int:
+        async with app.session_factory() as s, s.begin():
+            sequence = await s.get(Sequence, seq)
+            return await build.delete_step(s, sequence, by_text[step], app.clock.now())
+
+    # a step being sent right now can't be deleted (its result moves the drip on)
+    maria_enrolment = await enrol(app, seq, ids["Maria"])
+    async with app.session_factory() as s, s.begin():
+        job = await s.scalar(
+            select(Job)
+            .where(Job.kind == hooks.SEND_JOB, Job.status == JobStatus.pending)
+            .order_by(Job.id.desc())
+        )
+        assert (await sending.prepare(s, maria_enrolment, job.id, app.clock.now(), "Europe/Moscow")).outgoing
+    with pytest.raises(DomainError) as refused:
+        await delete("Шаг A")
+    assert refused.value.code == "sequence_step_sending"
+    await app.queue.drain()  # her job finds its own claim: "unknown", never resent; her next is B
+    assert (await enrolment_of(app, ids["Maria"])).position == 2
+
+    assert await delete("Шаг A") == 1  # before everyone: each keeps their next step and its time
+    assert (await enrolment_of(app, ids["Petr"])).position == 2  # C, now 2nd
+    assert (await enrolment_of(app, ids["Ivan"])).position == 1  # B, now 1st
+    assert await delete("Шаг D") == 3  # after everyone
+    clock.advance(hours=1)
+    await app.queue.drain()
+    await app.scheduler.plan()
+    await app.queue.drain()
+    assert got(people["Petr"], "Шаг C") == ["Шаг C"]
+    assert got(people["Ivan"], "Шаг B") == ["Шаг B"] and got(people["Maria"], "Шаг B") == ["Шаг B"]
+    assert await delete("Шаг C") == 2  # Ivan's and Maria's next one, the last: they are done
+    for name in ("Petr", "Ivan", "Maria"):
+        assert (await enrolment_of(app, ids[name])).status == EnrolmentStatus.done
+    clock.advance(hours=3)
+    await app.scheduler.plan()
+    await app.queue.drain()
+    for name, texts in {"Petr": "ABC", "Ivan": "AB", "Maria": "B"}.items():
+        for letter in "ABCD":
+            assert len(got(people[name], f"Шаг {letter}")) == (letter in texts), (name, letter)
+    async with (
+        app.session_factory() as s
+    ):  # the deleted steps' deliveries stay (the weekly limit counts them)
+        sent = (
+            await s.scalars(select(SequenceDelivery).where(SequenceDelivery.status == StepStatus.sent))
+        ).all()
+        assert len(sent) == 6
+        positions = sorted(st.position for st in (await s.scalars(select(SequenceStep))).all())
+        assert positions[-1] == 1 and all(p < 0 for p in positions[:-1])
