@@ -451,6 +451,7 @@ class SequenceAction(StrEnum):
     delete = "z"  # delete a step: asks first (id = the sequence, arg = the step)
     sure = "c"  # yes, delete it (id = the sequence, arg = the step)
     rename = "b"  # rename the sequence: type the name (id)
+    preview = "f"  # a step as a recipient gets it, sent to the admin (id = the sequence, arg = the step)
 
 
 class SequenceCb(CallbackData, prefix="sq"):

@@ -1,10 +1,10 @@
 """Drip sequences (admins): /sequences — the list, a new sequence (its name typed), a step (the delay
 from buttons or typed, then the text in the default language, or a photo or a document with it as the
 caption, and optionally the other one, the placeholders and limits checked as for broadcasts), a
-step's screen (link buttons as in broadcasts, its texts replaced, the step deleted after a
-confirmation), Rename, the trigger, Activate / Deactivate, the per-step figures. On the client card
-(staff): the client's drips with Stop, and Enrol by hand. A recipient's "I'm interested" press is
-recorded once.
+step's screen (link buttons as in broadcasts, its texts replaced, the step as a customer gets it, the
+step deleted after a confirmation), Rename, the trigger, Activate / Deactivate, the per-step figures.
+On the client card (staff): the client's drips with Stop, and Enrol by hand. A recipient's "I'm
+interested" press is recorded once.
 
 The dialog data holds the sequence's id under "sequence", the chosen delay under "delay", the
 texts typed so far under "texts", the step's photo or document, [kind, file_id], under "media"; when
@@ -27,6 +27,7 @@ from bot.views import campaigns as campaign_views
 from bot.views import sequences as views
 from models.segments import SavedSegment
 from models.sequences import Sequence, SequenceStep, Trigger
+from services.campaigns.texts import Values, render
 from services.errors import DomainError
 from services.segments import query as segment_query
 from services.segments import saved
@@ -404,6 +405,25 @@ async def retext_typed(message: Message, ctx: Ctx) -> None:
     await ctx.session.flush()
     await end_dialog(ctx.state)
     await _answer_step(message, *found, views.saved())
+
+
+@router.callback_query(_cb(SequenceAction.preview), flags=ADMIN)
+async def preview_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) -> None:
+    """The step as a recipient gets it (its photo or document, the caption, the buttons), in each
+    language typed, with the admin's own name in the placeholders."""
+    found = await _pressed_step(query, callback_data, ctx)
+    if found is None:
+        return
+    step = found[1]
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    values = Values(first_name=ctx.user.first_name, points=0, tier="", manager=ctx.user.display_name)
+    for language, template in (step.texts or {}).items():
+        with ctx.i18n.use_locale(language):
+            markup = views.recipient_markup(0, 0, step.interested, step.buttons or ())
+            text = render(template, values)
+            await campaign_views.show(query.message, (step.media_kind, step.media_file_id), text, markup)
 
 
 @router.callback_query(_cb(SequenceAction.delete), flags=ADMIN)

@@ -278,6 +278,7 @@ def step_keyboard(sequence: Sequence, step: SequenceStep) -> InlineKeyboardMarku
         if code is not None:
             label = _("✏️ Text in {language}").format(language=LANGUAGE_NAMES.get(code, code))
             kb.row(_button(label, action, sequence.id, step.id))
+    kb.row(_button(_("👁 As a customer gets it"), SequenceAction.preview, sequence.id, step.id))
     kb.row(
         _button(_("🗑 Delete step {n}").format(n=step.position), SequenceAction.delete, sequence.id, step.id)
     )

@@ -634,6 +634,10 @@ async def test_a_step_with_a_photo_and_its_caption_as_in_broadcasts(app, tg, clo
         seq_id = step.sequence_id
     await enrol(app, seq_id, ivan_id)
     await app.queue.drain()
+    step_screen = (await admin.press("✏️ Step 1", message=screen)).last
+    [sample_ru, sample_en] = await admin.press("👁 As a customer gets it", message=step_screen)
+    assert sample_ru.photo and sample_ru.text == "Скидка для Olga" and sample_en.text == "Sale for Olga"
+    screen = (await admin.press("« Back", message=step_screen)).last
     [to_ivan] = [m for m in ivan.messages if m.photo]
     assert to_ivan.text == "Скидка для Ivan" and to_ivan.file_id == step.media_file_id
     assert to_ivan.buttons == [["🔕 Отписаться"]]
@@ -685,6 +689,9 @@ async def test_link_buttons_texts_a_name_and_a_step_deleted_while_a_customer_is_
         await admin.press("🔗 Add a link button", message=step)
         step = (await admin.send(f"{label} https://{label.lower()}.example.com")).last
     assert "🔗 Add a link button" not in step.labels
+    [preview] = await admin.press("👁 As a customer gets it", message=step)
+    assert preview.text == "Раз, Olga"
+    assert preview.buttons == [["Our shop"], ["Two"], ["Three"], ["🔕 Отписаться"]]
     await admin.press_data(link, message=step)  # an old button: the limit still holds
     assert "At most 3 link buttons" in (await admin.send("Four https://four.example.com")).last.text
 
