@@ -1,5 +1,6 @@
 """Enrolment and stops, called from the domains whose events start or end a drip: the account linked
-(services/customers), a tag added (services/clients/edit), a deal entering a stage or closing
+(services/customers), a tag added (services/clients/edit; an import's batch, set-based:
+on_tags_added), a deal entering a stage or closing
 (services/deals/changes), a purchase (services/loyalty/purchases), marketing consent withdrawn
 (services/consent), the client writing to the bot, a manager's button on the card.
 
@@ -8,15 +9,21 @@ transaction (the database says what is due; the planner re-queues whatever lost 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from collections.abc import Sequence as Sequence_
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Integer, String, and_, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import UTCDateTime
 from models.clients import Client
 from models.sequences import Enrolment, EnrolmentStatus, Sequence, SequenceStep, StopReason, Trigger
-from services.queue import enqueue
+from services.queue import enqueue, enqueue_many
 
 SEND_JOB = "sequence.send"  # scheduler/sequences.py
 
@@ -99,6 +106,86 @@ async def on_event(
         if await enrol(session, sequence, client_id, trigger.value, now) is not None:
             started += 1
     return started
+
+
+# Client ids in one IN (...) of the set-based enrolment: under SQLite's oldest variable limit.
+ENROL_CHUNK = 900
+
+
+async def on_tags_added(session: AsyncSession, added: Mapping[str, Collection[int]], now: datetime) -> int:
+    """Many clients got tags at once (a batch of an import): `added` maps each tag to the clients it is
+    new on. Set-based, as `on_event` per client and tag would enrol them: per active sequence triggered
+    by one of these tags (with a first step), one INSERT ... SELECT of the linked, unmerged clients not
+    active in it already (the partial unique index the final guard), then their first step's jobs in
+    one executemany, all in the caller's transaction. How many enrolments it started."""
+    added = {tag: ids for tag, ids in added.items() if ids}
+    if not added:
+        return 0
+    sequences = (
+        await session.execute(
+            select(Sequence.id, Sequence.trigger_arg, SequenceStep.delay_minutes)
+            .join(SequenceStep, and_(SequenceStep.sequence_id == Sequence.id, SequenceStep.position == 1))
+            .where(Sequence.active.is_(True), Sequence.trigger == Trigger.tag)
+            .order_by(Sequence.id)
+        )
+    ).all()
+    started = 0
+    for sequence_id, tag, delay in sequences:
+        client_ids = sorted(set(added.get(tag) or ()))
+        if not client_ids:
+            continue
+        due = now + timedelta(minutes=delay)
+        jobs: list[tuple[dict[str, Any], datetime, str]] = []
+        for start in range(0, len(client_ids), ENROL_CHUNK):
+            chunk = client_ids[start : start + ENROL_CHUNK]
+            for enrolment_id in await _enrol_many(session, sequence_id, chunk, due, now):
+                jobs.append(({"enrolment_id": enrolment_id}, due, job_key(enrolment_id, 1, due)))
+        await enqueue_many(session, SEND_JOB, jobs)
+        started += len(jobs)
+    return started
+
+
+async def _enrol_many(
+    session: AsyncSession, sequence_id: int, client_ids: Sequence_[int], due: datetime, now: datetime
+) -> list[int]:
+    """One INSERT ... SELECT of active enrolments at step 1 for those of the clients that can be
+    written to and aren't active in the sequence; the new enrolments' ids."""
+    active = EnrolmentStatus.active.value
+    already = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.sequence_id == sequence_id,
+            Enrolment.client_id == Client.id,
+            Enrolment.status == EnrolmentStatus.active,
+        )
+        .exists()
+    )
+    source = select(
+        literal(sequence_id, BigInteger()),
+        Client.id,
+        literal(active, String()),
+        literal(1, Integer()),
+        literal(due, UTCDateTime()),
+        literal(Trigger.tag.value, String()),
+        literal(now, UTCDateTime()),
+    ).where(
+        Client.id.in_(client_ids),
+        Client.telegram_id.is_not(None),
+        Client.merged_into_id.is_(None),
+        ~already,
+    )
+    columns = ["sequence_id", "client_id", "status", "position", "next_at", "via", "started_at"]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Enrolment)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(
+            index_elements=[Enrolment.sequence_id, Enrolment.client_id],
+            index_where=Enrolment.status == active,
+        )
+        .returning(Enrolment.id)
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def stop_client(
