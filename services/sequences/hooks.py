@@ -1,8 +1,9 @@
 """Enrolment and stops, called from the domains whose events start or end a drip: the account linked
-(services/customers), a tag added (services/clients/edit; an import's batch, set-based:
-on_tags_added), a deal entering a stage or closing
-(services/deals/changes), a purchase (services/loyalty/purchases), marketing consent withdrawn
-(services/consent), the client writing to the bot, a manager's button on the card.
+(services/customers), a tag added (services/clients/edit; a new client's tags: services/clients/create,
+an import's batch set-based, services/imports/applying; the tags a merge brings, services/merge), a
+deal entering a stage or closing (services/deals/changes), a purchase (services/loyalty/purchases),
+marketing consent withdrawn (services/consent), the client writing to the bot, a manager's button on
+the card; a merge's own step (merge_into).
 
 Each runs in the caller's transaction. The enrolment queues its first step's job in the same
 transaction (the database says what is due; the planner re-queues whatever lost its job)."""
@@ -14,7 +15,7 @@ from collections.abc import Sequence as Sequence_
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, literal, select, update
+from sqlalchemy import BigInteger, Integer, String, and_, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import UTCDateTime
 from models.clients import Client
-from models.sequences import Enrolment, EnrolmentStatus, Sequence, SequenceStep, StopReason, Trigger
+from models.sequences import (
+    Enrolment,
+    EnrolmentStatus,
+    SegmentMember,
+    Sequence,
+    SequenceStep,
+    StopReason,
+    Trigger,
+)
 from services.queue import enqueue, enqueue_many
 
 SEND_JOB = "sequence.send"  # scheduler/sequences.py
@@ -207,6 +216,38 @@ async def stop_client(
     if enrolment_id is not None:
         q = q.where(Enrolment.id == enrolment_id)
     return (await session.execute(q)).rowcount or 0
+
+
+async def merge_into(session: AsyncSession, survivor_id: int, other_id: int, now: datetime) -> int:
+    """Before merging the other client into the survivor (whose foreign keys then re-point every
+    enrolment at the survivor): the other's active enrolment in a sequence the survivor is active in too
+    is stopped (a client is in a sequence once), and its rows of a segment-triggered sequence's view the
+    survivor has too are dropped (one row per sequence and client). How many enrolments were stopped."""
+    survivor_active = select(Enrolment.sequence_id).where(
+        Enrolment.client_id == survivor_id, Enrolment.status == EnrolmentStatus.active
+    )
+    done = await session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.client_id == other_id,
+            Enrolment.status == EnrolmentStatus.active,
+            Enrolment.sequence_id.in_(survivor_active.scalar_subquery()),
+        )
+        .values(
+            status=EnrolmentStatus.stopped, stop_reason=StopReason.merged.value, ended_at=now, next_at=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    survivor_views = select(SegmentMember.sequence_id).where(SegmentMember.client_id == survivor_id)
+    await session.execute(
+        delete(SegmentMember)
+        .where(
+            SegmentMember.client_id == other_id,
+            SegmentMember.sequence_id.in_(survivor_views.scalar_subquery()),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount or 0
 
 
 async def stop_for_account(session: AsyncSession, telegram_id: int, reason: StopReason, now: datetime) -> int:
