@@ -15,7 +15,7 @@ from collections.abc import Sequence as Sequence_
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, delete, literal, select, update
+from sqlalchemy import BigInteger, Integer, String, and_, delete, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -190,7 +190,9 @@ async def _enrol_many(
         .from_select(columns, source)
         .on_conflict_do_nothing(
             index_elements=[Enrolment.sequence_id, Enrolment.client_id],
-            index_where=Enrolment.status == active,
+            # the partial index's own predicate, as SQL text: PostgreSQL infers the arbiter index from
+            # it, which a bound parameter defeats once the prepared statement goes to a generic plan
+            index_where=text("status = 'active'"),
         )
         .returning(Enrolment.id)
     )
