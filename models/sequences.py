@@ -54,6 +54,7 @@ class StopReason(enum.StrEnum):
     blocked = "blocked"  # 403: the bot blocked, or the chat gone
     manager = "manager"  # stopped from the card
     deactivated = "deactivated"  # the sequence was deactivated
+    merged = "merged"  # its client merged into one active in the same sequence
 
 
 class StepStatus(enum.StrEnum):

@@ -2,8 +2,10 @@
 
 The clients domain folds the other record's fields, phones and tags into the survivor; each domain
 whose rows can't simply be re-pointed (a unique key on the client: one consent state per purpose,
-one loyalty account) has its own `merge_into` step, called here; every other foreign key to
-clients.id is re-pointed at the survivor. All of it runs in the caller's transaction.
+one loyalty account, one active enrolment per drip sequence) has its own `merge_into` step, called
+here; every other foreign key to clients.id is re-pointed at the survivor. The other's tags the
+survivor lacked are new on it, and enrol it in the drips they trigger. All of it runs in the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services import access, audit, consent, loyalty, search
 from services.clients.owner import move_client_work
 from services.clients.records import check_version, rekey, touch
 from services.errors import DomainError
+from services.sequences import hooks as drips
 
 # Filled from the merged-away record when the survivor has nothing there.
 MERGE_FILL = ("company", "position", "source", "birthday", "note", "timezone", "language")
@@ -70,11 +73,13 @@ async def merge(
         "note": other.note,
     }
     filled = await _fill_fields(session, survivor, other)
-    moved = await _move_own_rows(session, survivor, other)
+    moved, new_tags = await _move_own_rows(session, survivor, other)
     if count := await consent.merge_into(session, survivor, other, now):
         moved["client_consents"] = count
     if count := await loyalty.merge_into(session, survivor, other, now):
         moved["loyalty_accounts"] = count
+    if count := await drips.merge_into(session, survivor.id, other.id, now):
+        moved["sequence_enrolments_stopped"] = count
     moved.update(await repoint_foreign_keys(session, survivor, other))
     if other.owner_id != survivor.owner_id:
         deal_ids, reminders_moved = await move_client_work(
@@ -83,6 +88,9 @@ async def merge(
         moved["deals.owner_id"] = len(deal_ids)
         moved["reminders.owner_id"] = reminders_moved
     await _retire(session, actor, survivor, other, now)
+    # the other's tags the survivor lacked are new on it (its enrolments moved over already count)
+    if new_tags:
+        await drips.on_tags_added(session, {tag: [survivor.id] for tag in new_tags}, now)
     audit.record(
         session,
         actor.id,
@@ -158,8 +166,10 @@ async def _fill_fields(session: AsyncSession, survivor: Client, other: Client) -
     return filled
 
 
-async def _move_own_rows(session: AsyncSession, survivor: Client, other: Client) -> dict[str, int]:
-    """The other's phones, and its tags the survivor doesn't have."""
+async def _move_own_rows(
+    session: AsyncSession, survivor: Client, other: Client
+) -> tuple[dict[str, int], list[str]]:
+    """The other's phones, and its tags the survivor doesn't have (returned: they are new on it)."""
     moved: dict[str, int] = {}
     result = await session.execute(
         update(ClientPhone)
@@ -174,7 +184,7 @@ async def _move_own_rows(session: AsyncSession, survivor: Client, other: Client)
     if new_tags:
         await session.execute(insert(ClientTag), [{"client_id": survivor.id, "tag": t} for t in new_tags])
     moved["client_tags"] = len(new_tags)
-    return moved
+    return moved, new_tags
 
 
 async def repoint_foreign_keys(session: AsyncSession, survivor: Client, other: Client) -> dict[str, int]:

@@ -4,6 +4,7 @@ job handlers signal how a run ended. The runner that claims and runs rows is sch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,37 @@ async def enqueue(
         stmt = stmt.on_conflict_do_nothing(index_elements=[Job.idempotency_key])
     result = await session.execute(stmt)
     return bool(result.rowcount)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    jobs: Sequence[tuple[dict[str, Any], datetime, str]],
+    *,
+    max_attempts: int = 8,
+) -> None:
+    """Many keyed jobs at once (payload, due time, key), in the caller's transaction: one executemany
+    of INSERT ... ON CONFLICT DO NOTHING, so a key queued already adds nothing, as with `enqueue`."""
+    if not jobs:
+        return
+    rows = []
+    for payload, due_at, key in jobs:
+        if due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        rows.append(
+            {
+                "kind": kind,
+                "payload": payload,
+                "due_at": due_at,
+                "status": JobStatus.pending,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "idempotency_key": key,
+            }
+        )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Job).on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+    await session.execute(stmt, rows)
 
 
 async def cancel(session: AsyncSession, key: str) -> bool:

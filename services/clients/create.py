@@ -17,6 +17,7 @@ from services.bulk import insert_rows, reserve_ids
 from services.clients.dedupe import check_unique, duplicate_error, find_existing, savepoint
 from services.clients.fields import ClientData, clean_name, clean_tags, clean_text
 from services.clients.records import rekey
+from services.sequences import hooks as drips
 
 
 async def create(session: AsyncSession, actor: User, data: ClientData, now: datetime) -> Client:
@@ -54,6 +55,8 @@ async def create(session: AsyncSession, actor: User, data: ClientData, now: date
             raise
         raise await duplicate_error(session, actor, found) from None
     await search.rebuild_terms(session, client, tags)
+    if tags and client.telegram_id is not None:  # its tags are new on it: the drips they trigger
+        await drips.on_tags_added(session, {tag: [client.id] for tag in tags}, now)
     audit.record(
         session, actor.id, "client.create", f"client:{client.id}", now, client_id=client.id, after=client.name
     )

@@ -17,12 +17,13 @@ from models.imports import Import, ImportStatus
 from models.loyalty import EARN, LoyaltyAccount, Purchase
 from models.users import User
 from services.bulk import gc_paused, refresh_statistics, reserve_ids
-from services.clients.create import create_many
+from services.clients.create import NewClient, create_many
 from services.imports import fields
 from services.imports.checking import checker, forget, row_numbers, rows_of, take_parsed
 from services.imports.staging import drop_rows
 from services.loyalty.ledger import ensure_account, post
 from services.loyalty.settings import HUNDRED, program
+from services.sequences import hooks as drips
 
 BATCH = 5000
 
@@ -82,7 +83,8 @@ async def apply_batch(
         )
         out = await c.check(rows, parsed)
         if imp.kind == fields.CLIENTS:
-            await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
+            ids = await create_many(session, actor, [item for _row, item in out.add], now, cleaned=True)
+            await _drips(session, ids, [item for _row, item in out.add], now)
             await refresh_statistics(session, "clients", "client_phones")  # the next batch's lookups
         else:
             await _purchases(session, imp, actor, out.add, currency, now)
@@ -99,6 +101,17 @@ async def apply_batch(
     )
     await session.refresh(imp)
     return True
+
+
+async def _drips(session: AsyncSession, ids: list[int], items: list[NewClient], now: datetime) -> None:
+    """The batch's tags are new on its new clients: those linked to the bot (a Telegram id in the file)
+    are enrolled in the sequences their tags trigger, set-based, in the batch's transaction."""
+    added: dict[str, list[int]] = defaultdict(list)
+    for client_id, item in zip(ids, items, strict=True):
+        if item.data.telegram_id is not None:
+            for tag in item.data.tags:
+                added[tag].append(client_id)
+    await drips.on_tags_added(session, added, now)
 
 
 async def _purchases(

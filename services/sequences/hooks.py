@@ -1,22 +1,38 @@
 """Enrolment and stops, called from the domains whose events start or end a drip: the account linked
-(services/customers), a tag added (services/clients/edit), a deal entering a stage or closing
-(services/deals/changes), a purchase (services/loyalty/purchases), marketing consent withdrawn
-(services/consent), the client writing to the bot, a manager's button on the card.
+(services/customers), a tag added (services/clients/edit; a new client's tags: services/clients/create,
+an import's batch set-based, services/imports/applying; the tags a merge brings, services/merge), a
+deal entering a stage or closing (services/deals/changes), a purchase (services/loyalty/purchases),
+marketing consent withdrawn (services/consent), the client writing to the bot, a manager's button on
+the card; a merge's own step (merge_into).
 
 Each runs in the caller's transaction. The enrolment queues its first step's job in the same
 transaction (the database says what is due; the planner re-queues whatever lost its job)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from collections.abc import Sequence as Sequence_
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Integer, String, and_, delete, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import UTCDateTime
 from models.clients import Client
-from models.sequences import Enrolment, EnrolmentStatus, Sequence, SequenceStep, StopReason, Trigger
-from services.queue import enqueue
+from models.sequences import (
+    Enrolment,
+    EnrolmentStatus,
+    SegmentMember,
+    Sequence,
+    SequenceStep,
+    StopReason,
+    Trigger,
+)
+from services.queue import enqueue, enqueue_many
 
 SEND_JOB = "sequence.send"  # scheduler/sequences.py
 
@@ -101,6 +117,88 @@ async def on_event(
     return started
 
 
+# Client ids in one IN (...) of the set-based enrolment: under SQLite's oldest variable limit.
+ENROL_CHUNK = 900
+
+
+async def on_tags_added(session: AsyncSession, added: Mapping[str, Collection[int]], now: datetime) -> int:
+    """Many clients got tags at once (a batch of an import): `added` maps each tag to the clients it is
+    new on. Set-based, as `on_event` per client and tag would enrol them: per active sequence triggered
+    by one of these tags (with a first step), one INSERT ... SELECT of the linked, unmerged clients not
+    active in it already (the partial unique index the final guard), then their first step's jobs in
+    one executemany, all in the caller's transaction. How many enrolments it started."""
+    added = {tag: ids for tag, ids in added.items() if ids}
+    if not added:
+        return 0
+    sequences = (
+        await session.execute(
+            select(Sequence.id, Sequence.trigger_arg, SequenceStep.delay_minutes)
+            .join(SequenceStep, and_(SequenceStep.sequence_id == Sequence.id, SequenceStep.position == 1))
+            .where(Sequence.active.is_(True), Sequence.trigger == Trigger.tag)
+            .order_by(Sequence.id)
+        )
+    ).all()
+    started = 0
+    for sequence_id, tag, delay in sequences:
+        client_ids = sorted(set(added.get(tag) or ()))
+        if not client_ids:
+            continue
+        due = now + timedelta(minutes=delay)
+        jobs: list[tuple[dict[str, Any], datetime, str]] = []
+        for start in range(0, len(client_ids), ENROL_CHUNK):
+            chunk = client_ids[start : start + ENROL_CHUNK]
+            for enrolment_id in await _enrol_many(session, sequence_id, chunk, due, now):
+                jobs.append(({"enrolment_id": enrolment_id}, due, job_key(enrolment_id, 1, due)))
+        await enqueue_many(session, SEND_JOB, jobs)
+        started += len(jobs)
+    return started
+
+
+async def _enrol_many(
+    session: AsyncSession, sequence_id: int, client_ids: Sequence_[int], due: datetime, now: datetime
+) -> list[int]:
+    """One INSERT ... SELECT of active enrolments at step 1 for those of the clients that can be
+    written to and aren't active in the sequence; the new enrolments' ids."""
+    active = EnrolmentStatus.active.value
+    already = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.sequence_id == sequence_id,
+            Enrolment.client_id == Client.id,
+            Enrolment.status == EnrolmentStatus.active,
+        )
+        .exists()
+    )
+    source = select(
+        literal(sequence_id, BigInteger()),
+        Client.id,
+        literal(active, String()),
+        literal(1, Integer()),
+        literal(due, UTCDateTime()),
+        literal(Trigger.tag.value, String()),
+        literal(now, UTCDateTime()),
+    ).where(
+        Client.id.in_(client_ids),
+        Client.telegram_id.is_not(None),
+        Client.merged_into_id.is_(None),
+        ~already,
+    )
+    columns = ["sequence_id", "client_id", "status", "position", "next_at", "via", "started_at"]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Enrolment)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(
+            index_elements=[Enrolment.sequence_id, Enrolment.client_id],
+            # the partial index's own predicate, as SQL text: PostgreSQL infers the arbiter index from
+            # it, which a bound parameter defeats once the prepared statement goes to a generic plan
+            index_where=text("status = 'active'"),
+        )
+        .returning(Enrolment.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def stop_client(
     session: AsyncSession,
     client_id: int,
@@ -120,6 +218,38 @@ async def stop_client(
     if enrolment_id is not None:
         q = q.where(Enrolment.id == enrolment_id)
     return (await session.execute(q)).rowcount or 0
+
+
+async def merge_into(session: AsyncSession, survivor_id: int, other_id: int, now: datetime) -> int:
+    """Before merging the other client into the survivor (whose foreign keys then re-point every
+    enrolment at the survivor): the other's active enrolment in a sequence the survivor is active in too
+    is stopped (a client is in a sequence once), and its rows of a segment-triggered sequence's view the
+    survivor has too are dropped (one row per sequence and client). How many enrolments were stopped."""
+    survivor_active = select(Enrolment.sequence_id).where(
+        Enrolment.client_id == survivor_id, Enrolment.status == EnrolmentStatus.active
+    )
+    done = await session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.client_id == other_id,
+            Enrolment.status == EnrolmentStatus.active,
+            Enrolment.sequence_id.in_(survivor_active.scalar_subquery()),
+        )
+        .values(
+            status=EnrolmentStatus.stopped, stop_reason=StopReason.merged.value, ended_at=now, next_at=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    survivor_views = select(SegmentMember.sequence_id).where(SegmentMember.client_id == survivor_id)
+    await session.execute(
+        delete(SegmentMember)
+        .where(
+            SegmentMember.client_id == other_id,
+            SegmentMember.sequence_id.in_(survivor_views.scalar_subquery()),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount or 0
 
 
 async def stop_for_account(session: AsyncSession, telegram_id: int, reason: StopReason, now: datetime) -> int:

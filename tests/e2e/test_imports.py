@@ -15,16 +15,21 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from models.clients import Client, ClientPhone
+from models.consent import ClientConsent, Purpose
 from models.imports import Import, ImportRow
 from models.jobs import Job, JobStatus
 from models.loyalty import Purchase
+from models.sequences import Enrolment, Sequence, SequenceDelivery, SequenceStep, Trigger
 from scheduler import imports as import_jobs
 from services import phones
 from services.imports import applying, checking, staging
 from services.queue import PermanentError, enqueue
+from services.sequences import hooks
+from tests.conftest import ADMIN_ID
 from tests.support.people import client_record, manager_via_invite
 
 ANNA = 200
+IVAN_TG, MARIA_TG = 601, 602
 NAME = "<b>Иван</b> Грозный & Co"
 
 
@@ -480,3 +485,81 @@ async def test_a_newer_file_sent_while_the_check_runs_replaces_the_import(app, t
     assert admin.messages.index(admin.last) == admin.messages.index(second.last) + 1
     assert await statuses(app) == {"first.csv": "cancelled", "second.csv": "read"}
     assert await count(app, ImportRow) == 3
+
+
+async def tag_sequence(app, tag: str, text: str, delay_minutes: int = 60) -> int:
+    """An active sequence triggered by `tag`, one step (written straight into the database)."""
+    async with app.session_factory() as s, s.begin():
+        seq = Sequence(
+            name=f"On {tag}",
+            created_by=ADMIN_ID,
+            default_language="ru",
+            trigger=Trigger.tag,
+            trigger_arg=tag,
+            active=True,
+            activated_at=app.clock.now(),
+            created_at=app.clock.now(),
+        )
+        s.add(seq)
+        await s.flush()
+        s.add(SequenceStep(sequence_id=seq.id, position=1, delay_minutes=delay_minutes, texts={"ru": text}))
+        return seq.id
+
+
+async def import_clients(app, admin, name: str, data: bytes) -> str:
+    """The admin sends the file, maps it as clients, checks and applies it: the final summary."""
+    await upload_and_read(app, admin, name, data, caption="/import")
+    await admin.press("👥 Клиенты")
+    summary, _last = await check_and_wait(app, admin)
+    await admin.press("▶️ Применить", message=summary)
+    await app.queue.drain()
+    return summary_by_id(admin, summary).text
+
+
+async def test_an_imported_tag_enrols_linked_customers_in_its_sequence_once(app, tg, admin, clock):
+    await admin.send("/start")
+    vip = await tag_sequence(app, "vip", "Добро пожаловать в VIP")
+    other = await tag_sequence(app, "gold", "Золото")
+    ivan = tg.user(IVAN_TG, "Иван", language_code="ru", started=True)
+    maria = tg.user(MARIA_TG, "Мария", language_code="ru", started=True)
+    data = csv_file(
+        [
+            ["name", "phone", "telegram id", "tags"],
+            ["Иван", "+79997770001", str(IVAN_TG), "VIP, friends"],  # linked: enrolled
+            ["Пётр", "+79997770002", "", "vip"],  # not linked to the bot: not enrolled
+            ["Мария", "+79997770003", str(MARIA_TG), "friends"],  # linked, no trigger tag
+        ]
+    )
+    done = await import_clients(app, admin, "tagged.csv", data)
+    assert "✅ Импорт завершён" in done and "➕ Добавлено: 3" in done
+    async with app.session_factory() as s:
+        by_name = dict((await s.execute(select(Client.name, Client.id))).all())
+        enrolled = (await s.execute(select(Enrolment.sequence_id, Enrolment.client_id, Enrolment.via))).all()
+        jobs = list(await s.scalars(select(Job).where(Job.kind == hooks.SEND_JOB)))
+    assert enrolled == [(vip, by_name["Иван"], "tag")]
+    assert len(jobs) == 1 and jobs[0].due_at == clock.now() + timedelta(minutes=60)
+    assert other != vip
+    async with app.session_factory() as s, s.begin():
+        s.add(
+            ClientConsent(
+                client_id=by_name["Иван"], purpose=Purpose.marketing, granted=True, updated_at=clock.now()
+            )
+        )
+    clock.advance(hours=2)
+    await app.scheduler.plan()
+    await app.queue.drain()
+    assert [m.text for m in ivan.messages if "VIP" in (m.text or "")] == ["Добро пожаловать в VIP"]
+    assert not maria.messages
+
+    # the same rows again (and one more): they are known, nothing is enrolled or sent again
+    again = await import_clients(
+        app, admin, "tagged-again.csv", data + "Ольга,+79997770004,,vip\r\n".encode()
+    )
+    assert "➕ Добавлено: 1" in again and "♻️ Уже известны, пропущено: 3" in again
+    clock.advance(hours=2)
+    await app.scheduler.plan()
+    await app.queue.drain()
+    async with app.session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(Enrolment)) == 1
+        assert await s.scalar(select(func.count()).select_from(SequenceDelivery)) == 1
+    assert [m.text for m in ivan.messages if "VIP" in (m.text or "")] == ["Добро пожаловать в VIP"]
