@@ -12,7 +12,8 @@ editing a step, its id under "step_id" (and the language of the text replaced un
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -57,6 +58,9 @@ def _cb(action: SequenceAction) -> Any:
     return SequenceCb.filter(F.action == action)
 
 
+T = TypeVar("T")
+
+
 def _other(sequence: Sequence) -> str | None:
     return next((code for code in SUPPORTED_LANGUAGES if code != sequence.default_language), None)
 
@@ -96,6 +100,26 @@ async def _dialog_sequence(ctx: Ctx) -> Sequence | None:
 async def _answer_screen(message: Message, ctx: Ctx, sequence: Sequence, note: str | None = None) -> None:
     text, markup = await _screen(ctx, sequence)
     await message.answer(f"{note}\n\n{text}" if note else text, reply_markup=markup)
+
+
+async def _changed(
+    query: CallbackQuery,
+    ctx: Ctx,
+    sequence: Sequence,
+    change: Awaitable[T],
+    note: Callable[[T], str] | None = None,
+) -> None:
+    """Apply a pressed change: a refusal as an alert, else the sequence's screen again (and the note)."""
+    try:
+        result = await change
+    except DomainError as e:
+        await query.answer(views.error(e), show_alert=True)
+        return
+    await edit_or_send(query, *await _screen(ctx, sequence))
+    if note is None:
+        await query.answer()
+    else:
+        await query.answer(note(result), show_alert=True)
 
 
 # --- /sequences ---
@@ -540,13 +564,8 @@ async def stage_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ct
         return
     stages = ctx.settings.deal_stages
     stage = stages[callback_data.arg - 1] if 1 <= callback_data.arg <= len(stages) else None
-    try:
-        await build.set_trigger(ctx.session, ctx.user, sequence, Trigger.stage, arg=stage, stages=stages)
-    except DomainError as e:
-        await query.answer(views.error(e), show_alert=True)
-        return
-    await edit_or_send(query, *await _screen(ctx, sequence))
-    await query.answer()
+    change = build.set_trigger(ctx.session, ctx.user, sequence, Trigger.stage, arg=stage, stages=stages)
+    await _changed(query, ctx, sequence, change)
 
 
 @router.callback_query(_cb(SequenceAction.segment), flags=ADMIN)
@@ -554,15 +573,8 @@ async def segment_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: 
     sequence = await _pressed(query, callback_data, ctx)
     if sequence is None:
         return
-    try:
-        await build.set_trigger(
-            ctx.session, ctx.user, sequence, Trigger.segment, segment_id=callback_data.arg
-        )
-    except DomainError as e:
-        await query.answer(views.error(e), show_alert=True)
-        return
-    await edit_or_send(query, *await _screen(ctx, sequence))
-    await query.answer()
+    change = build.set_trigger(ctx.session, ctx.user, sequence, Trigger.segment, segment_id=callback_data.arg)
+    await _changed(query, ctx, sequence, change)
 
 
 # --- activate / deactivate ---
@@ -573,13 +585,8 @@ async def on_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx) 
     sequence = await _pressed(query, callback_data, ctx)
     if sequence is None:
         return
-    try:
-        await build.activate(ctx.session, sequence, ctx.now(), await _basis(ctx))
-    except DomainError as e:
-        await query.answer(views.error(e), show_alert=True)
-        return
-    await edit_or_send(query, *await _screen(ctx, sequence))
-    await query.answer(views.activated(), show_alert=True)
+    change = build.activate(ctx.session, sequence, ctx.now(), await _basis(ctx))
+    await _changed(query, ctx, sequence, change, lambda _: views.activated())
 
 
 @router.callback_query(_cb(SequenceAction.off), flags=ADMIN)
@@ -587,13 +594,9 @@ async def off_pressed(query: CallbackQuery, callback_data: SequenceCb, ctx: Ctx)
     sequence = await _pressed(query, callback_data, ctx)
     if sequence is None:
         return
-    try:
-        stopped = await build.deactivate(ctx.session, sequence, ctx.now())
-    except DomainError as e:
-        await query.answer(views.error(e), show_alert=True)
-        return
-    await edit_or_send(query, *await _screen(ctx, sequence))
-    await query.answer(views.deactivated(stopped), show_alert=True)
+    await _changed(
+        query, ctx, sequence, build.deactivate(ctx.session, sequence, ctx.now()), views.deactivated
+    )
 
 
 # --- the client card: the client's drips ---
