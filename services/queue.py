@@ -28,6 +28,23 @@ class PermanentError(Exception):
     """The job can never succeed (bad payload, a request Telegram rejects): fail it without retrying."""
 
 
+def _row(
+    kind: str, payload: dict[str, Any], due_at: datetime, key: str | None, max_attempts: int
+) -> dict[str, Any]:
+    """A new pending job's row (its due time must be aware)."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    return {
+        "kind": kind,
+        "payload": payload,
+        "due_at": due_at,
+        "status": JobStatus.pending,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "idempotency_key": key,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,
@@ -41,17 +58,7 @@ async def enqueue(
 
     Returns True when a row was inserted.
     """
-    if due_at.tzinfo is None:
-        raise ValueError("due_at must be timezone-aware")
-    values = {
-        "kind": kind,
-        "payload": payload,
-        "due_at": due_at,
-        "status": JobStatus.pending,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "idempotency_key": key,
-    }
+    values = _row(kind, payload, due_at, key, max_attempts)
     dialect = session.bind.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Job).values(**values)
@@ -72,21 +79,7 @@ async def enqueue_many(
     of INSERT ... ON CONFLICT DO NOTHING, so a key queued already adds nothing, as with `enqueue`."""
     if not jobs:
         return
-    rows = []
-    for payload, due_at, key in jobs:
-        if due_at.tzinfo is None:
-            raise ValueError("due_at must be timezone-aware")
-        rows.append(
-            {
-                "kind": kind,
-                "payload": payload,
-                "due_at": due_at,
-                "status": JobStatus.pending,
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "idempotency_key": key,
-            }
-        )
+    rows = [_row(kind, payload, due_at, key, max_attempts) for payload, due_at, key in jobs]
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Job).on_conflict_do_nothing(index_elements=[Job.idempotency_key])
     await session.execute(stmt, rows)

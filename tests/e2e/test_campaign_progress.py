@@ -11,8 +11,7 @@ from sqlalchemy import select
 from models.campaigns import Campaign, CampaignDelivery, CampaignStatus, DeliveryStatus
 from scheduler import campaigns as campaign_engine
 from tests.conftest import ADMIN_ID
-from tests.support.campaigns import agree, compose, got
-from tests.support.people import linked_customer
+from tests.support.campaigns import compose, consenting, got
 
 
 async def test_a_stuck_progress_edit_holds_back_no_send_and_no_commit(app, tg, monkeypatch):
@@ -30,12 +29,7 @@ async def test_a_stuck_progress_edit_holds_back_no_send_and_no_commit(app, tg, m
     monkeypatch.setattr(campaign_engine, "_progress", progress)
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
-    ids, people = [], []
-    for n in range(6):
-        client_id, person = await linked_customer(app, tg, ADMIN_ID, 600 + n, f"Client{n}")
-        ids.append(client_id)
-        people.append(person)
-    await agree(app, *ids)
+    _, people = await consenting(app, tg, 600, 6)
     await compose(admin)
     await admin.send("News for {first_name}")
     preview = (await admin.press("Skip")).last

@@ -28,7 +28,7 @@ from models.segments import SavedSegment
 from models.users import User
 from scheduler import campaigns as campaign_engine
 from tests.conftest import ADMIN_ID, app_settings, running_app
-from tests.support.campaigns import IVAN, agree, compose, customers, got, purchase
+from tests.support.campaigns import IVAN, agree, compose, consenting, customers, got, purchase
 from tests.support.people import client_record, linked_customer
 
 
@@ -119,13 +119,7 @@ async def test_a_broadcast_to_consenting_customers_in_their_language_with_the_ca
 async def test_403_and_429_in_the_middle_then_pause_resume_and_cancel(app, tg, clock):
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
-    ids = []
-    people = []
-    for n in range(4):
-        client_id, person = await linked_customer(app, tg, ADMIN_ID, 400 + n, f"Client{n}")
-        ids.append(client_id)
-        people.append(person)
-    await agree(app, *ids)
+    ids, people = await consenting(app, tg, 400, 4)
     await compose(admin)
     await admin.send("Offer for {first_name}")
     preview = (await admin.press("Skip")).last
@@ -215,12 +209,7 @@ async def test_errors_in_a_row_pause_the_campaign_and_tell_its_starter(app, tg, 
     monkeypatch.setattr(campaign_engine, "ERRORS_IN_ROW", 3)
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
-    ids, people = [], []
-    for n in range(5):
-        client_id, person = await linked_customer(app, tg, ADMIN_ID, 450 + n, f"Client{n}")
-        ids.append(client_id)
-        people.append(person)
-    await agree(app, *ids)
+    _, people = await consenting(app, tg, 450, 5)
     await compose(admin)
     await admin.send("Offer for {first_name}")
     preview = (await admin.press("Skip")).last
@@ -300,12 +289,7 @@ async def test_replies_are_not_held_back_by_a_broadcast(app, tg):
     answered while the broadcast is still going."""
     admin = tg.user(ADMIN_ID, "Olga", language_code="en")
     await admin.send("/start")
-    ids, people = [], []
-    for n in range(40):
-        client_id, person = await linked_customer(app, tg, ADMIN_ID, 700 + n, f"Client{n}")
-        ids.append(client_id)
-        people.append(person)
-    await agree(app, *ids)
+    _, people = await consenting(app, tg, 700, 40)
     await compose(admin)
     await admin.send("News for {first_name}")
     preview = (await admin.press("Skip")).last
@@ -362,12 +346,7 @@ async def test_a_paid_broadcast_shows_its_stars_and_goes_with_allow_paid_broadca
         await tg.wait_for_bot()
         admin = tg.user(ADMIN_ID, "Olga", language_code="en")
         await admin.send("/start")
-        ids, people = [], []
-        for n in range(4):
-            client_id, person = await linked_customer(app, tg, ADMIN_ID, 820 + n, f"Client{n}")
-            ids.append(client_id)
-            people.append(person)
-        await agree(app, *ids)
+        _, people = await consenting(app, tg, 820, 4)
         await compose(admin)
         await admin.send("Sale for {first_name}")
         preview = (await admin.press("Skip")).last

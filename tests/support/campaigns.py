@@ -63,6 +63,18 @@ async def customers(app, tg) -> dict[str, tuple[int, object]]:
     return people
 
 
+async def consenting(app, tg, first_id: int, count: int) -> tuple[list[int], list[object]]:
+    """`count` customers linked to the bot with offers consent given (Client0, Client1, ... with
+    Telegram ids from `first_id`): their client ids and the people."""
+    ids, people = [], []
+    for n in range(count):
+        client_id, person = await linked_customer(app, tg, ADMIN_ID, first_id + n, f"Client{n}")
+        ids.append(client_id)
+        people.append(person)
+    await agree(app, *ids)
+    return ids, people
+
+
 def purchase(client_id: int, at: datetime, key: str) -> Purchase:
     v = Decimal(100)
     return Purchase(
