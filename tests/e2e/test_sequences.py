@@ -38,6 +38,7 @@ from services.errors import DomainError
 from services.loyalty.purchases import record_purchase
 from services.sequences import build, hooks, sending
 from tests.conftest import ADMIN_ID
+from tests.support.checks import answered, no_apology
 from tests.support.people import linked_customer, manager
 
 IVAN, JOHN, PETR, MARIA, ANNA = 401, 402, 403, 404, 410
@@ -254,6 +255,66 @@ async def test_a_purchase_stops_the_drip(app, tg, clock):
     await app.scheduler.plan()
     await app.queue.drain()
     assert not got(ivan, "Ну купите")
+
+
+async def test_double_taps_in_one_batch_write_once_and_answer_both(app, tg, clock):
+    """Both presses of Enrol, Stop, Activate and a step's Delete reach the bot in one getUpdates
+    batch: one enrolment, one stop, one activation, one deletion; every press answered, no apology."""
+    anna = await manager(app, tg, ANNA, "Anna", lang="en")
+    client_id, _ivan = await linked_customer(app, tg, ANNA, IVAN, "Ivan Batch")
+    await agree(app, client_id)
+    await make_sequence(app, "Twice", [(30, {"ru": "Раз"}), (60, {"ru": "Два"})])
+    card = (await anna.press_data(ClientCb(action=CardAction.open, client_id=client_id).pack())).last
+    panel = (await anna.press("📨 Drip sequences", message=card)).last
+    enrol_data = panel.button("➕ Enrol in «Twice»")["callback_data"]
+    first, second = await tg.send_batch(
+        anna.press_data(enrol_data, message=panel), anna.press_data(enrol_data, message=panel)
+    )
+    assert "Enrolled in «Twice»" in first.callback_answer.text
+    assert "already in this sequence" in second.callback_answer.text
+    answered(tg, first, second)
+    no_apology(tg, anna, first, second)
+    async with app.session_factory() as s:
+        enrolments = (await s.scalars(select(Enrolment).where(Enrolment.client_id == client_id))).all()
+        jobs = (await s.scalars(select(Job).where(Job.kind == hooks.SEND_JOB))).all()
+    assert len(enrolments) == 1 and len(jobs) == 1
+
+    panel = anna.last  # the panel, edited: now with Stop
+    stop_data = panel.button("⏹ Stop «Twice»")["callback_data"]
+    first, second = await tg.send_batch(
+        anna.press_data(stop_data, message=panel), anna.press_data(stop_data, message=panel)
+    )
+    assert "stopped for this client" in first.callback_answer.text
+    assert "already stopped" in second.callback_answer.text
+    answered(tg, first, second)
+    no_apology(tg, anna, first, second)
+    assert (await enrolment_of(app, client_id)).stop_reason == "manager"
+
+    admin = tg.user(ADMIN_ID, "Olga", language_code="en")
+    await admin.send("/start")
+    async with app.session_factory() as s, s.begin():
+        await s.execute(update(Sequence).where(Sequence.name == "Twice").values(active=False))
+    screen = (await admin.press("⚪️ Twice", message=(await admin.send("/sequences")).last)).last
+    activate = screen.button("▶️ Activate")["callback_data"]
+    first, second = await tg.send_batch(
+        admin.press_data(activate, message=screen), admin.press_data(activate, message=screen)
+    )
+    assert "already active" in second.callback_answer.text
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+
+    step = (await admin.press("✏️ Step 1", message=screen)).last
+    confirm = (await admin.press("🗑 Delete step 1", message=step)).last
+    sure = confirm.button("🗑 Yes, delete step 1")["callback_data"]
+    first, second = await tg.send_batch(
+        admin.press_data(sure, message=confirm), admin.press_data(sure, message=confirm)
+    )
+    assert "Not found" in second.callback_answer.text
+    answered(tg, first, second)
+    no_apology(tg, admin, first, second)
+    async with app.session_factory() as s:
+        positions = sorted((await s.scalars(select(SequenceStep.position))).all())
+    assert len([p for p in positions if p > 0]) == 1 and len([p for p in positions if p < 0]) == 1
 
 
 async def test_a_manager_enrols_from_the_card_and_stops_it_there(app, tg, clock):
