@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
-from models.base import UTCDateTime
 from models.clients import Client
 from models.deals import Deal
 from models.reminders import Reminder, ReminderStatus
@@ -104,8 +103,6 @@ async def _card_row(session: AsyncSession, viewer: User, client_id: int) -> Card
     else:  # several currencies: a sum for each
         deals = await deals_service.open_summary(session, client_id)
     duplicates = [DuplicateRef(*dups[i : i + 4]) for i in (0, 4) if dups[i] is not None]
-    if drips_next is not None:
-        drips_next = UTCDateTime().process_result_value(drips_next, session.bind.dialect)
     return CardData(
         client=client,
         owner=owner,

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.clients import Client
-from models.consent import DEFAULTS, ClientConsent, Purpose
+from models.consent import Purpose
 from models.jobs import Job, JobStatus
 from models.sequences import (
     Enrolment,
@@ -28,6 +28,7 @@ from models.sequences import (
     StopReason,
 )
 from models.users import User
+from services import consent
 from services.campaigns import core as campaigns
 from services.campaigns.texts import Values
 from services.errors import NotFound
@@ -136,8 +137,7 @@ async def prepare(
     if client is None or client.merged_into_id is not None or client.telegram_id is None:
         return Prepared(await _stop(session, enrolment, StopReason.blocked, now))
     user = await session.get(User, client.telegram_id)
-    consent = await session.get(ClientConsent, (client.id, Purpose.marketing))
-    if not (DEFAULTS[Purpose.marketing] if consent is None else consent.granted):
+    if not await consent.allowed(session, client.id, Purpose.marketing):
         return Prepared(await _stop(session, enrolment, StopReason.consent, now))
     if user is not None and (user.blocked_at is not None or user.unreachable_at is not None):
         return Prepared(await _stop(session, enrolment, StopReason.blocked, now))
