@@ -370,13 +370,18 @@ async def _note_members(
 
 async def check_segments(session: AsyncSession, now: datetime, basis: query.Basis) -> int:
     """Enrol whoever newly entered the segment of an active segment-triggered sequence."""
-    q = select(Sequence).where(Sequence.active.is_(True), Sequence.trigger == Trigger.segment)
+    q = (
+        select(Sequence, SequenceStep.delay_minutes)
+        .outerjoin(SequenceStep, (SequenceStep.sequence_id == Sequence.id) & (SequenceStep.position == 1))
+        .where(Sequence.active.is_(True), Sequence.trigger == Trigger.segment)
+    )
     started = 0
-    for sequence in (await session.scalars(q)).all():
-        entered, _left = await _note_members(session, sequence, basis)
-        for client_id in sorted(entered):
-            if await hooks.enrol(session, sequence, client_id, Trigger.segment.value, now) is not None:
-                started += 1
+    for sequence, delay in (await session.execute(q)).all():
+        entered, _left = await _note_members(session, sequence, basis)  # noted even with no step
+        if delay is not None:
+            started += await hooks.enrol_many(
+                session, sequence.id, delay, entered, Trigger.segment.value, now
+            )
     return started
 
 

@@ -140,22 +140,35 @@ async def on_tags_added(session: AsyncSession, added: Mapping[str, Collection[in
     ).all()
     started = 0
     for sequence_id, tag, delay in sequences:
-        client_ids = sorted(set(added.get(tag) or ()))
-        if not client_ids:
-            continue
-        due = now + timedelta(minutes=delay)
-        jobs: list[tuple[dict[str, Any], datetime, str]] = []
-        for start in range(0, len(client_ids), ENROL_CHUNK):
-            chunk = client_ids[start : start + ENROL_CHUNK]
-            for enrolment_id in await _enrol_many(session, sequence_id, chunk, due, now):
-                jobs.append(({"enrolment_id": enrolment_id}, due, job_key(enrolment_id, 1, due)))
-        await enqueue_many(session, SEND_JOB, jobs)
-        started += len(jobs)
+        client_ids = added.get(tag) or ()
+        started += await enrol_many(session, sequence_id, delay, client_ids, Trigger.tag.value, now)
     return started
 
 
+async def enrol_many(
+    session: AsyncSession, sequence_id: int, delay: int, client_ids: Collection[int], via: str, now: datetime
+) -> int:
+    """Enrol many clients in one sequence at once (its first step due `delay` minutes from now), a
+    chunk of ENROL_CHUNK per INSERT ... SELECT, their first steps' jobs in one executemany; those that
+    can't be written to or are active in it already are left out. How many enrolments it started."""
+    ids = sorted(set(client_ids))
+    due = now + timedelta(minutes=delay)
+    jobs: list[tuple[dict[str, Any], datetime, str]] = []
+    for start in range(0, len(ids), ENROL_CHUNK):
+        chunk = ids[start : start + ENROL_CHUNK]
+        for enrolment_id in await _enrol_many(session, sequence_id, chunk, due, via, now):
+            jobs.append(({"enrolment_id": enrolment_id}, due, job_key(enrolment_id, 1, due)))
+    await enqueue_many(session, SEND_JOB, jobs)
+    return len(jobs)
+
+
 async def _enrol_many(
-    session: AsyncSession, sequence_id: int, client_ids: Sequence_[int], due: datetime, now: datetime
+    session: AsyncSession,
+    sequence_id: int,
+    client_ids: Sequence_[int],
+    due: datetime,
+    via: str,
+    now: datetime,
 ) -> list[int]:
     """One INSERT ... SELECT of active enrolments at step 1 for those of the clients that can be
     written to and aren't active in the sequence; the new enrolments' ids."""
@@ -175,7 +188,7 @@ async def _enrol_many(
         literal(active, String()),
         literal(1, Integer()),
         literal(due, UTCDateTime()),
-        literal(Trigger.tag.value, String()),
+        literal(via, String()),
         literal(now, UTCDateTime()),
     ).where(
         Client.id.in_(client_ids),
